@@ -1,0 +1,24 @@
+/**
+ * `churnctl consume` — not built yet.
+ *
+ * @module
+ */
+import { helpText } from "../cli.ts";
+import { COMMON_OPTIONS, parseOptions } from "../config.ts";
+import { ChurnctlError } from "../errors.ts";
+
+/** One line for the command list. */
+export const summary = "(not built yet)";
+
+/** Help text of `churnctl consume`. */
+export const help = helpText("consume [flags]", "Not built yet.", COMMON_OPTIONS);
+
+/** Parses the command line. */
+export function parse(argv: string[], env: Record<string, string | undefined>): unknown {
+  return parseOptions(argv, COMMON_OPTIONS, env, "consume").values;
+}
+
+/** Not built yet: says so and fails. */
+export function run(_args: unknown): Promise<number> {
+  return Promise.reject(new ChurnctlError("churnctl consume is not built yet"));
+}
