@@ -1,0 +1,94 @@
+/**
+ * Shared test support: where the data and the broker are, unique topic
+ * names, and running the CLI as a user does (a child process).
+ *
+ * @module
+ */
+import { fileURLToPath as fromFileUrl } from "node:url";
+import type { ConnectionSettings } from "../src/kafka/client.ts";
+
+/** The repository root. */
+export const ROOT = fromFileUrl(new URL("../", import.meta.url));
+
+/** The shared data set (never committed into the repo). */
+export const DATA_FILE = fromFileUrl(new URL("../../shared/data/telco-customer-churn.csv", import.meta.url));
+
+/** Broker the integration tests use: `CHURNCTL_TEST_BROKERS` or the local broker. */
+export const TEST_BROKERS = Deno.env.get("CHURNCTL_TEST_BROKERS") ?? "127.0.0.1:19092";
+
+/** Connection settings for tests that talk to the broker through `src/kafka/`. */
+export const testConnection: ConnectionSettings = {
+  brokers: TEST_BROKERS.split(","),
+  clientId: "churnctl-test",
+  connectTimeoutMs: 5000,
+};
+
+/** Permissions `deno task churnctl` grants; the CLI tests run main.ts with the same. */
+export const CLI_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+  "--allow-run",
+];
+
+/** Topic names no other test uses, so tests can share one broker. */
+export function uniqueTopics(prefix = "t"): { input: string; output: string; deadletter: string; group: string } {
+  const id = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  return { input: `${id}.raw`, output: `${id}.predictions`, deadletter: `${id}.deadletter`, group: `${id}-group` };
+}
+
+/** Environment that points the CLI at the given topics and the test broker. */
+export function topicEnv(topics: ReturnType<typeof uniqueTopics>): Record<string, string> {
+  return {
+    CHURNCTL_BROKERS: TEST_BROKERS,
+    CHURNCTL_INPUT_TOPIC: topics.input,
+    CHURNCTL_OUTPUT_TOPIC: topics.output,
+    CHURNCTL_DEADLETTER_TOPIC: topics.deadletter,
+    CHURNCTL_GROUP: topics.group,
+  };
+}
+
+/** What a CLI run printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `churnctl <args>` from source as a child process, as a user would. */
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...CLI_PERMISSIONS, `${ROOT}main.ts`, ...args],
+    cwd: options.cwd ?? ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
+}
+
+/** Starts `churnctl <args>` in the background (for kill and signal tests). */
+export function spawnCli(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...CLI_PERMISSIONS, `${ROOT}main.ts`, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
