@@ -9,7 +9,7 @@
  */
 import type { CommandModule } from "./src/cli.ts";
 import { ChurnctlError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine } from "./src/errors.ts";
-import { maskSecrets } from "./src/log.ts";
+import { createLogger, maskSecrets } from "./src/log.ts";
 import { VERSION } from "./src/version.ts";
 import * as setup from "./src/commands/setup.ts";
 import * as produce from "./src/commands/produce.ts";
@@ -46,8 +46,9 @@ stderr; --json prints exactly one JSON object on stdout.
 async function versionText(): Promise<string> {
   let model = "not available";
   try {
-    const { readModelCard } = await import("./src/model/card.ts");
-    model = (await readModelCard()).version;
+    const { loadCard } = await import("./src/model/card.ts");
+    // The card beside the bundled model; `deno task compile` embeds it with --include.
+    model = (await loadCard(new URL("./models/churn.model.json", import.meta.url))).version;
   } catch (error) {
     model = `not available (${oneLine(error)})`;
   }
@@ -82,17 +83,25 @@ export async function main(argv: string[]): Promise<number> {
   return await command.run(args);
 }
 
+/** Prints the edge's one error line; as a JSON log line when the run asked for JSON logs, so every stderr line parses. */
+function printError(message: string): void {
+  const at = Deno.args.findIndex((arg) => arg === "--log-format" || arg.startsWith("--log-format="));
+  const format = at < 0 ? Deno.env.get("CHURNCTL_LOG_FORMAT") : Deno.args[at].split("=")[1] ?? Deno.args[at + 1];
+  if (format?.trim() === "json") createLogger({ format: "json", component: "churnctl" }).error(message);
+  else console.error(`error: ${maskSecrets(message)}`);
+}
+
 if (import.meta.main) {
   let code: number;
   try {
     code = await main(Deno.args);
   } catch (error) {
     if (error instanceof ChurnctlError) {
-      console.error(`error: ${maskSecrets(oneLine(error))}`);
+      printError(oneLine(error));
       code = error.exitCode;
     } else {
       // A bug, not a user mistake: one line by default, the stack on request.
-      console.error(`error: internal: ${maskSecrets(oneLine(error))}`);
+      printError(`internal: ${oneLine(error)}`);
       if (Deno.env.get("CHURNCTL_DEBUG")) console.error(error);
       code = EXIT_FAILURE;
     }
