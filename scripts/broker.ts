@@ -29,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { type BrokerProbe, probeBroker } from "../src/kafka/admin.ts";
 import type { ConnectionSettings } from "../src/kafka/client.ts";
 import { ChurnctlError, EXIT_FAILURE, EXIT_OK, oneLine, UsageError } from "../src/errors.ts";
+import { ensurePrivateDir, writePrivateFile } from "../src/state_files.ts";
 
 /** Kafka version used when `CHURNCTL_KAFKA_VERSION` is not set. */
 export const DEFAULT_KAFKA_VERSION = "3.9.1";
@@ -231,15 +232,6 @@ async function readState(config: BrokerConfig): Promise<BrokerState | undefined>
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw new ChurnctlError(`cannot read ${stateFile(config)}: ${oneLine(error)} (delete it if it is corrupt)`);
   }
-}
-
-/** Writes owner-only, through a rename, so a reader never sees half a file. */
-async function writePrivateFile(path: string, text: string): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, text, { mode: 0o600 });
-  await Deno.chmod(temporary, 0o600);
-  await Deno.rename(temporary, path);
 }
 
 async function writeState(config: BrokerConfig, state: BrokerState): Promise<void> {
@@ -625,7 +617,7 @@ function javaArgs(libs: string, workDir: string, tool: boolean): string[] {
 
 /** Starts the broker JVM detached (its own session), output appended to the log file. */
 async function spawnBroker(libs: string, state: Omit<BrokerState, "pid" | "startedAt">): Promise<Deno.ChildProcess> {
-  await Deno.mkdir(dirname(state.logFile), { recursive: true });
+  await ensurePrivateDir(dirname(state.logFile));
   // Deno.Command cannot point stdout at a file, so `sh` redirects and then
   // `exec`s java: the pid we record is the JVM's own.
   const child = new Deno.Command("sh", {
@@ -804,8 +796,8 @@ export async function brokerUp(options: BrokerOptions = {}): Promise<BrokerUpRes
     logFile: logFile(config),
     caFile: secure?.caFile,
   };
-  await Deno.mkdir(brokerDir(config), { recursive: true });
-  await Deno.writeTextFile(base.logFile, ""); // a new broker, a new log
+  await ensurePrivateDir(brokerDir(config));
+  await Deno.writeTextFile(base.logFile, "", { mode: 0o600 }); // a new broker, a new log
   if (secure) await writePrivateFile(secureEnvFile(config), secureEnvText(config, secure.caFile, secure.saslPassword));
   try {
     const running = await startAndWait(config, libs, base, secure?.saslPassword);

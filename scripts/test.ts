@@ -1,7 +1,8 @@
 /**
  * `deno task test`: the whole suite, as CI and a new user run it.
  *
- * 1. `deno task check` (fmt, lint, type check);
+ * 1. `deno task check` (fmt, lint, type check), and the optional test tools
+ *    (Chromium, docker-compose) from Debian's packages where it may install them;
  * 2. a broker: uses one that already answers on CHURNCTL_TEST_BROKERS (default
  *    127.0.0.1:19092), otherwise starts the project's local Kafka and remembers
  *    to stop it;
@@ -45,6 +46,8 @@ async function main(): Promise<number> {
     console.error("tests: 0 passed, 1 failed (deno task check is not clean)");
     return 1;
   }
+  // Optional: without them the screenshot and compose-validation tests skip with a reason.
+  await step("optional test tools", "bash", ["scripts/ensure_test_tools.sh"]);
   const probe = await probeBroker({ brokers, clientId: "churnctl-test", connectTimeoutMs: 2000 }, 3000);
   let startedBroker = false;
   if (probe.ok) {

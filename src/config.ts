@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ConfigError, UsageError } from "./errors.ts";
+import { ConfigError, oneLine, UsageError } from "./errors.ts";
 import type { ConnectionSettings, SaslMechanism, SecurityProtocol } from "./kafka/client.ts";
 import { registerSecret } from "./log.ts";
 
@@ -353,13 +353,32 @@ export interface ClusterConfig {
   describe: { brokers: string[]; protocol: string; mechanism?: string; username?: string; ca?: string };
 }
 
-function readPem(path: string, variable: string): string {
+/** What each PEM setting must contain; checked here so a wrong file fails in one line, not deep in a TLS handshake. */
+const PEM_MARKERS = {
+  CHURNCTL_TLS_CA: { pattern: /-----BEGIN CERTIFICATE-----/, what: "a PEM certificate" },
+  CHURNCTL_TLS_CERT: { pattern: /-----BEGIN CERTIFICATE-----/, what: "a PEM certificate" },
+  CHURNCTL_TLS_KEY: { pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----/, what: "a PEM private key" },
+} as const;
+
+function readPem(path: string, variable: keyof typeof PEM_MARKERS): string {
+  let text: string;
   try {
-    return Deno.readTextFileSync(path);
+    text = Deno.readTextFileSync(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound ? "no such file" : (error as Error).message;
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : error instanceof Deno.errors.IsADirectory
+      ? "it is a directory"
+      : oneLine(error);
     throw new ConfigError(`${variable}: cannot read ${path}: ${reason}`);
   }
+  const expected = PEM_MARKERS[variable];
+  if (!expected.pattern.test(text)) {
+    throw new ConfigError(`${variable}: ${path} is not ${expected.what} (no '${expected.pattern.source}' line)`);
+  }
+  return text;
 }
 
 /**
@@ -381,7 +400,19 @@ export function clusterConfig(
     protocol,
   };
   const describe: ClusterConfig["describe"] = { brokers, protocol };
-  if (protocol === "sasl_plaintext" || protocol === "sasl_ssl") {
+  // Masked even when this protocol does not use it: a password in the
+  // environment is a secret whether or not this run sends it.
+  registerSecret(env.CHURNCTL_SASL_PASSWORD);
+  const usesSasl = protocol === "sasl_plaintext" || protocol === "sasl_ssl";
+  const usesTls = protocol === "ssl" || protocol === "sasl_ssl";
+  if (!usesSasl && env.CHURNCTL_SASL_USERNAME) {
+    warn(`CHURNCTL_SASL_USERNAME is set but the security protocol is ${protocol}: SASL is not used`);
+  }
+  const tlsSettings = ["tls-ca", "tls-cert", "tls-key"] as const;
+  if (!usesTls && (tlsSettings.some((name) => values[name] !== undefined) || values["tls-insecure-skip-verify"])) {
+    warn(`TLS settings are set but the security protocol is ${protocol}: TLS is not used`);
+  }
+  if (usesSasl) {
     const username = env.CHURNCTL_SASL_USERNAME;
     const password = env.CHURNCTL_SASL_PASSWORD;
     if (!username || !password) {
@@ -389,13 +420,12 @@ export function clusterConfig(
         `security protocol ${protocol} needs CHURNCTL_SASL_USERNAME and CHURNCTL_SASL_PASSWORD in the environment`,
       );
     }
-    registerSecret(password);
     const mechanism = values["sasl-mechanism"] as SaslMechanism;
     connection.sasl = { mechanism, username, password };
     describe.mechanism = mechanism;
     describe.username = username;
   }
-  if (protocol === "ssl" || protocol === "sasl_ssl") {
+  if (usesTls) {
     const caPath = values["tls-ca"];
     const certPath = values["tls-cert"];
     const keyPath = values["tls-key"];

@@ -129,4 +129,32 @@ Deno.test("config security", async (t) => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /verification is OFF/);
   });
+  await t.step("config names a CA or key file that is not PEM", () => {
+    const notPem = new URL("./config_test.ts", import.meta.url).pathname;
+    assert.throws(
+      () => parse({ CHURNCTL_SECURITY_PROTOCOL: "ssl", CHURNCTL_TLS_CA: notPem }),
+      /CHURNCTL_TLS_CA: .*config_test\.ts is not a PEM certificate/,
+    );
+    const ca = new URL("./fixtures/other-ca.pem", import.meta.url).pathname;
+    assert.throws(
+      () => parse({ CHURNCTL_SECURITY_PROTOCOL: "ssl", CHURNCTL_TLS_CERT: ca, CHURNCTL_TLS_KEY: ca }),
+      /CHURNCTL_TLS_KEY: .* is not a PEM private key/,
+    );
+  });
+  await t.step(
+    "config warns about TLS and SASL settings the protocol does not use, and masks the password anyway",
+    () => {
+      const warnings: string[] = [];
+      const env = {
+        CHURNCTL_SASL_USERNAME: "bob",
+        CHURNCTL_SASL_PASSWORD: "unused-marker-456",
+        CHURNCTL_TLS_CA: "/x.pem",
+      };
+      clusterConfig(parseOptions([], CLUSTER_OPTIONS, env, "test").values, env, (message) => warnings.push(message));
+      assert.equal(warnings.length, 2);
+      assert.match(warnings[0], /CHURNCTL_SASL_USERNAME is set but the security protocol is plaintext/);
+      assert.match(warnings[1], /TLS settings are set but the security protocol is plaintext/);
+      assert.equal(maskSecrets("x unused-marker-456 y"), "x *** y");
+    },
+  );
 });

@@ -19,37 +19,63 @@ function causes(error: unknown): unknown[] {
   return chain;
 }
 
-/** Describes a failure to talk to the broker in one line, naming what to check. */
+/** The reason text of every error in the chain: name, type, code and message. */
+function reasonText(error: unknown): string {
+  return causes(error).map((item) => {
+    const value = item as { message?: string; code?: string | number; type?: string; name?: string };
+    return [value.name, value.type, value.code, value.message].filter(Boolean).join(" ");
+  }).join(" | ");
+}
+
+/** Node's own words for a certificate failure (`self-signed certificate in certificate chain`). */
+function certificateReason(error: unknown): string | undefined {
+  for (const item of causes(error)) {
+    const message = (item as { message?: string }).message;
+    const reason = message?.replace(/^Connection error: /, "");
+    if (reason && /certificate|self[- ]signed|unable to (get|verify)|altnames|Hostname\/IP/i.test(reason)) {
+      return oneLine(reason);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Describes a failure to talk to the broker in one line, naming what to check.
+ * The security protocol in use decides how an abrupt close is read: a
+ * plaintext client closed at once is probably talking to a TLS listener, a
+ * TLS client reset before the handshake ends probably to a plaintext one.
+ */
 export function describeKafkaError(
   error: unknown,
   settings: ConnectionSettings,
 ): string {
   if (error instanceof ChurnctlError) return error.message;
   const where = settings.brokers.join(",");
-  const text = causes(error).map((item) => {
-    const value = item as {
-      message?: string;
-      code?: string;
-      type?: string;
-      name?: string;
-    };
-    return [value.name, value.type, value.code, value.message].filter(Boolean)
-      .join(" ");
-  }).join(" | ");
+  const text = reasonText(error);
+  const protocol = settings.protocol ?? "plaintext";
+  const usesTls = protocol === "ssl" || protocol === "sasl_ssl";
+  const usesSasl = protocol === "sasl_plaintext" || protocol === "sasl_ssl";
   const mechanism = settings.sasl?.mechanism.toUpperCase();
-  if (
-    /SASL|authentication|Authentication failed|ILLEGAL_SASL_STATE/i.test(
-      text,
-    ) && mechanism
-  ) {
-    return `authentication failed at ${where} with SASL ${mechanism} for user '${settings.sasl?.username}': check CHURNCTL_SASL_USERNAME/CHURNCTL_SASL_PASSWORD`;
+  const protocolHint = `CHURNCTL_SECURITY_PROTOCOL is ${protocol}`;
+
+  if (/UNSUPPORTED_SASL_MECHANISM/.test(text)) {
+    return `the broker at ${where} does not offer SASL ${mechanism ?? ""} (check CHURNCTL_SASL_MECHANISM)`;
   }
-  if (
-    /self[- ]signed|unable to (get|verify)|UNABLE_TO_VERIFY|certificate|CERT_/i
-      .test(text)
-  ) {
-    const ca = settings.tls?.caPath ? ` with CA ${settings.tls.caPath}` : " with the system CAs";
-    return `TLS certificate verification failed for ${where}${ca}: check CHURNCTL_TLS_CA`;
+  if (/ILLEGAL_SASL_STATE/.test(text)) {
+    return `the listener at ${where} does not take SASL (${protocolHint}: try ${usesTls ? "ssl" : "plaintext"})`;
+  }
+  if (/SASLAuthentication|authentication failed|Authentication failed|SASL_AUTHENTICATION_FAILED/i.test(text)) {
+    const who = settings.sasl ? ` for user '${settings.sasl.username}'` : "";
+    return `authentication failed at ${where}: SASL ${
+      mechanism ?? "login"
+    } rejected the credentials${who} (check CHURNCTL_SASL_USERNAME, CHURNCTL_SASL_PASSWORD and CHURNCTL_SASL_MECHANISM)`;
+  }
+  const certificate = usesTls ? certificateReason(error) : undefined;
+  if (certificate || /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_|ERR_TLS_CERT/.test(text)) {
+    const ca = settings.tls?.caPath ? `CA file ${settings.tls.caPath}` : "the system CAs (no CHURNCTL_TLS_CA set)";
+    return `TLS certificate verification failed for ${where} against ${ca}: ${
+      certificate ?? "the broker certificate is not trusted"
+    } (check CHURNCTL_TLS_CA)`;
   }
   if (/ECONNREFUSED|Connection refused/i.test(text)) {
     return `no broker at ${where}: connection refused (is it running? try 'deno task broker up')`;
@@ -57,14 +83,24 @@ export function describeKafkaError(
   if (/ENOTFOUND|getaddrinfo|EAI_AGAIN/i.test(text)) {
     return `cannot resolve broker host in ${where}`;
   }
-  if (/timed? ?out|ETIMEDOUT/i.test(text)) {
-    return `broker at ${where} did not answer in time (wrong address, a TLS listener spoken to in plaintext, or the reverse?)`;
+  if (usesTls && /before secure TLS connection|wrong version number|EPROTO|packet length too long/i.test(text)) {
+    return `TLS handshake with ${where} failed: it looks like a plaintext listener (${protocolHint}; try ${
+      usesSasl ? "sasl_plaintext" : "plaintext"
+    } or the TLS port)`;
   }
-  if (
-    /EPROTO|wrong version number|packet length too long|ECONNRESET|socket hang up|Closed connection/i
-      .test(text)
-  ) {
-    return `the connection to ${where} was closed during the handshake (TLS vs plaintext mismatch? check CHURNCTL_SECURITY_PROTOCOL)`;
+  if (/Closed connection|ECONNRESET|socket hang up|EPIPE/i.test(text)) {
+    if (!usesTls) {
+      return `${where} closed the connection at once: it looks like a TLS listener (${protocolHint}; try ${
+        usesSasl ? "sasl_ssl" : "ssl or sasl_ssl"
+      } with CHURNCTL_TLS_CA)`;
+    }
+    if (!usesSasl) {
+      return `${where} closed the connection after the TLS handshake: the listener probably requires SASL (${protocolHint}; try sasl_ssl)`;
+    }
+    return `${where} closed the connection during the handshake (check CHURNCTL_SECURITY_PROTOCOL and the port)`;
+  }
+  if (/timed? ?out|ETIMEDOUT/i.test(text)) {
+    return `broker at ${where} did not answer in time (wrong address, or a TLS listener spoken to in plaintext or the reverse? ${protocolHint})`;
   }
   return `broker ${where}: ${oneLine(error)}`;
 }

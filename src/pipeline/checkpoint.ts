@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { writePrivateFile } from "../state_files.ts";
 
 /** How many leading bytes of the input are hashed into its identity. */
 export const IDENTITY_HEAD_BYTES = 64 * 1024;
@@ -100,16 +101,12 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
 
 /**
  * Writes the checkpoint atomically: a temp file (mode 0600) in the same
- * folder, then a rename over the old one. The folder is created if missing.
+ * folder, then a rename over the old one. A missing folder is created 0700.
  */
 export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  await Deno.mkdir(dirname(resolve(path)), { recursive: true });
-  const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    await Deno.writeTextFile(temp, JSON.stringify(checkpoint, null, 2) + "\n", { mode: 0o600 });
-    await Deno.rename(temp, path);
+    await writePrivateFile(path, JSON.stringify(checkpoint, null, 2) + "\n");
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw new ConfigError(`cannot write checkpoint ${path}: ${(error as Error).message}`);
   }
 }
