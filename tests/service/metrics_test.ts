@@ -189,7 +189,7 @@ Deno.test("ServiceMetrics", async (t) => {
 
   await t.step("metrics include the standard process metrics by default", async () => {
     const families = await scrape(new ServiceMetrics({ version: "9.9.9" }));
-    assert.ok((valueOf(families, "process_resident_memory_bytes") ?? 0) > 0);
+    assert.ok((valueOf(families, "churnctl_process_resident_memory_bytes") ?? 0) > 1_000_000);
     assert.ok(families.has("process_cpu_seconds_total"));
   });
 });
