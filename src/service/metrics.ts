@@ -210,19 +210,17 @@ export class ServiceMetrics {
         for (const [check, ok] of Object.entries(view.checks)) this.set({ check }, ok ? 1 : 0);
       },
     });
-    if (options.processMetrics ?? true) {
-      collectDefaultMetrics({ register: this.#registry });
-      // prom-client's process_resident_memory_bytes reads /proc/self/status, which Deno 2.9 opens only
-      // under --allow-all; churnctl runs with narrow permissions, so RSS comes from Deno itself.
-      new Gauge({
-        name: "churnctl_process_resident_memory_bytes",
-        help: "Resident set size of the churnctl process, in bytes",
-        registers,
-        collect(this: Gauge) {
-          this.set(Deno.memoryUsage().rss);
-        },
-      });
-    }
+    // prom-client's process_resident_memory_bytes reads /proc/self/status, which Deno 2.9 opens only under
+    // --allow-all; churnctl runs with narrow permissions, so its own RSS gauge asks Deno.
+    new Gauge({
+      name: "churnctl_process_resident_memory_bytes",
+      help: "Resident set size of the churnctl process, in bytes",
+      registers,
+      collect(this: Gauge) {
+        this.set(Deno.memoryUsage().rss);
+      },
+    });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.#registry });
   }
 
   /** Adds one committed batch to the counters, histograms and churn-rate window. */
