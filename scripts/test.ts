@@ -20,6 +20,8 @@ import { probeBroker } from "../src/kafka/admin.ts";
 const root = new URL("../", import.meta.url).pathname;
 const brokers = (Deno.env.get("CHURNCTL_TEST_BROKERS") ?? "127.0.0.1:19092").split(",");
 const deno = Deno.execPath();
+// The broker this runner starts listens where the tests will look for it.
+const brokerEnv = { CHURNCTL_BROKER_PORT: brokers[0].split(":").pop()! };
 
 /** Runs a command with inherited output; returns its exit code. */
 async function step(title: string, command: string, args: string[], env?: Record<string, string>): Promise<number> {
@@ -53,7 +55,7 @@ async function main(): Promise<number> {
   if (probe.ok) {
     console.error(`\n== broker: using the one already answering at ${brokers.join(",")} (${probe.rttMs} ms)`);
   } else {
-    if (await step("broker", deno, ["task", "broker", "up"]) !== 0) {
+    if (await step("broker", deno, ["task", "broker", "up"], brokerEnv) !== 0) {
       console.error("tests: 0 passed, 1 failed (could not start the local broker)");
       return 1;
     }
@@ -62,7 +64,7 @@ async function main(): Promise<number> {
   const stopBroker = async () => {
     if (startedBroker) {
       startedBroker = false;
-      await step("broker", deno, ["task", "broker", "down"]);
+      await step("broker", deno, ["task", "broker", "down"], brokerEnv);
     }
   };
   const onSignal = () => stopBroker().finally(() => Deno.exit(130));
