@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli } from "./support.ts";
+import { CLI_PERMISSIONS, runCli } from "./support.ts";
 
 /** A user mistake: exit 2 and exactly one line on stderr, no stack trace. */
 function assertUsageError(result: { code: number; stderr: string }, pattern: RegExp): void {
@@ -57,4 +57,10 @@ Deno.test("churnctl command line", async (t) => {
     assert.match(result.stdout, /^churnctl \d+\.\d+\.\d+\ndeno \d+\.\d+\.\d+/);
     assert.match(result.stdout, /\nmodel sha256:[0-9a-f]{12}/);
   });
+});
+
+Deno.test("deno task churnctl grants the permissions child processes get", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const taskFlags = (config.tasks.churnctl as string).split(/\s+/).filter((word) => word.startsWith("--allow"));
+  assert.deepEqual([...taskFlags].sort(), [...CLI_PERMISSIONS].sort());
 });

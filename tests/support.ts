@@ -6,6 +6,7 @@
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { ConnectionSettings } from "../src/kafka/client.ts";
+import { CHILD_PERMISSIONS } from "../src/schedule/child.ts";
 
 /** The repository root. */
 export const ROOT = fromFileUrl(new URL("../", import.meta.url));
@@ -23,16 +24,8 @@ export const testConnection: ConnectionSettings = {
   connectTimeoutMs: 5000,
 };
 
-/** Permissions `deno task churnctl` grants; the CLI tests run main.ts with the same. */
-export const CLI_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi",
-  "--allow-run",
-];
+/** Permissions `deno task churnctl` grants; the CLI tests run main.ts with the same (one list, in src/schedule/child.ts). */
+export const CLI_PERMISSIONS: readonly string[] = CHILD_PERMISSIONS;
 
 /** Topic names no other test uses, so tests can share one broker. */
 export function uniqueTopics(prefix = "t"): { input: string; output: string; deadletter: string; group: string } {
