@@ -15,9 +15,15 @@
  * prediction broker timestamp. Topics use `message.timestamp.type=LogAppendTime`
  * so both timestamps are the broker's.
  *
+ * Both phases run once per guarantee in `--guarantees` (default
+ * `at-least-once,exactly-once`: the second runs `consume --exactly-once`) and
+ * the closing lines put the figures side by side. Exactly-once latency is also
+ * given as the consumer's own input timestamp → transaction committed (when a
+ * read_committed reader can see the prediction).
+ *
  * Flags: --events N, --runs N (median), --rate N, --seconds N, --skip-latency,
- * --skip-throughput, --json, --brokers, plus any `--consume-arg=--flag=value`
- * passed through to `consume`.
+ * --skip-throughput, --guarantees LIST, --json, --brokers, plus any
+ * `--consume-arg=--flag=value` passed through to `consume`.
  *
  * @module
  */
@@ -28,17 +34,19 @@ import { openProducer, type OutgoingRecord } from "../src/kafka/producer.ts";
 import { readTopic } from "../src/kafka/reader.ts";
 import { EventStamper } from "../src/pipeline/events.ts";
 import { SyntheticCustomers } from "../src/pipeline/synthetic.ts";
+import { cliV8Flags, loadAverage, saveResult, watchProcess } from "./bench_support.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     events: { type: "string", default: "200000" },
-    runs: { type: "string", default: "1" },
+    runs: { type: "string", default: "3" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "15" },
     "skip-latency": { type: "boolean", default: false },
     "skip-throughput": { type: "boolean", default: false },
+    guarantees: { type: "string", default: "at-least-once,exactly-once" },
     "consume-arg": { type: "string", multiple: true, default: [] },
     "cpu-prof": { type: "string" },
     json: { type: "boolean", default: false },
@@ -51,6 +59,8 @@ const connection: ConnectionSettings = {
   connectTimeoutMs: 5000,
 };
 const log = (line: string) => console.error(line);
+// The consumer runs with the V8 flags of `deno task churnctl`, as a user runs it.
+const v8Flags = await cliV8Flags(ROOT);
 const id = crypto.randomUUID().slice(0, 8);
 const created: string[] = [];
 
@@ -80,9 +90,16 @@ async function highWatermarkSum(topic: string): Promise<number> {
   return marks.reduce((sum, mark) => sum + Number(mark.high), 0);
 }
 
-function consumeEnv(input: string, run: string): Record<string, string> {
+type Guarantee = "at-least-once" | "exactly-once";
+const guarantees = values.guarantees.split(",").map((item) => item.trim()) as Guarantee[];
+for (const guarantee of guarantees) {
+  if (guarantee !== "at-least-once" && guarantee !== "exactly-once") throw new Error(`unknown guarantee ${guarantee}`);
+}
+
+function consumeEnv(input: string, run: string, guarantee: Guarantee = "at-least-once"): Record<string, string> {
   return {
     NO_COLOR: "1",
+    CHURNCTL_EXACTLY_ONCE: guarantee === "exactly-once" ? "1" : "0",
     CHURNCTL_BROKERS: values.brokers,
     CHURNCTL_INPUT_TOPIC: input,
     CHURNCTL_OUTPUT_TOPIC: `bench-${id}-${run}.predictions`,
@@ -94,7 +111,7 @@ function consumeEnv(input: string, run: string): Record<string, string> {
 function consumeCommand(args: string[], env: Record<string, string>) {
   const profile = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...profile, `${ROOT}main.ts`, "consume", ...args, ...values["consume-arg"]],
+    args: ["run", "-A", ...v8Flags, ...profile, `${ROOT}main.ts`, "consume", ...args, ...values["consume-arg"]],
     env,
     stdout: "piped",
     stderr: "piped",
@@ -107,10 +124,17 @@ interface ThroughputRun {
   model_share: number;
   peak_rss_mb: number;
   outputs: number;
+  /** Consumer CPU time (all threads) per 1,000 messages: steadier than msg/s on a shared machine. */
+  cpu_ms_per_1k: number;
 }
 
-async function throughputRun(input: string, events: number, run: string): Promise<ThroughputRun> {
-  const env = consumeEnv(input, run);
+async function throughputRun(
+  input: string,
+  events: number,
+  run: string,
+  guarantee: Guarantee = "at-least-once",
+): Promise<ThroughputRun> {
+  const env = consumeEnv(input, run, guarantee);
   await createTopics([[env.CHURNCTL_OUTPUT_TOPIC, 3], [env.CHURNCTL_DEADLETTER_TOPIC, 1]]);
   // The run report goes to a temporary file, not the user's reports directory.
   const report = await Deno.makeTempFile({ prefix: "churnctl-bench-", suffix: ".json" });
@@ -118,15 +142,21 @@ async function throughputRun(input: string, events: number, run: string): Promis
     ["--mode", "batch", "--max-messages", String(events), "--timeout-ms", "30000", "--report", report, "--json"],
     { ...env, CHURNCTL_LOG_LEVEL: "warn" },
   ).spawn();
-  const output = await child.output();
+  const outputPromise = child.output();
+  // The kernel's VmHWM of the consumer process (onnxruntime's native memory included), not a JS-side sample.
+  const usage = await watchProcess(child.pid);
+  const output = await outputPromise;
   await Deno.remove(report).catch(() => {});
   const text = new TextDecoder().decode(output.stdout).trim();
   if (output.code !== 0 || !text) {
     throw new Error(`consume exited ${output.code}: ${new TextDecoder().decode(output.stderr).trim()}`);
   }
   const summary = JSON.parse(text);
-  const outputs = await highWatermarkSum(env.CHURNCTL_OUTPUT_TOPIC) +
-    await highWatermarkSum(env.CHURNCTL_DEADLETTER_TOPIC);
+  // Transaction markers take offsets too: exactly-once outputs are counted as a read_committed reader sees them.
+  const outputs = guarantee === "exactly-once"
+    ? (await readTopic(connection, env.CHURNCTL_OUTPUT_TOPIC, { idleMs: 3000 })).length +
+      (await readTopic(connection, env.CHURNCTL_DEADLETTER_TOPIC, { idleMs: 3000 })).length
+    : await highWatermarkSum(env.CHURNCTL_OUTPUT_TOPIC) + await highWatermarkSum(env.CHURNCTL_DEADLETTER_TOPIC);
   if (summary.consumed !== events || outputs !== events) {
     throw new Error(`run ${run}: consumed ${summary.consumed}, wrote ${outputs} records, expected ${events}`);
   }
@@ -134,9 +164,14 @@ async function throughputRun(input: string, events: number, run: string): Promis
     messages_per_sec: summary.messages_per_sec,
     busy_sec: summary.busy_sec,
     model_share: summary.busy_sec > 0 ? Math.round((summary.model_sec / summary.busy_sec) * 1000) / 1000 : 0,
-    peak_rss_mb: summary.peak_rss_mb,
+    peak_rss_mb: usage.peakRssMb || summary.peak_rss_mb,
+    cpu_ms_per_1k: Math.round((usage.cpuSec * 1e6 / events) * 10) / 10,
     outputs,
   };
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -144,10 +179,11 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))];
 }
 
-async function latencyPhase(rate: number, seconds: number) {
-  const input = `bench-${id}-latency.raw`;
+async function latencyPhase(rate: number, seconds: number, guarantee: Guarantee = "at-least-once") {
+  const tag = guarantee === "exactly-once" ? "latency-eos" : "latency";
+  const input = `bench-${id}-${tag}.raw`;
   await createTopics([[input, 3]]);
-  const env = consumeEnv(input, "latency");
+  const env = consumeEnv(input, tag, guarantee);
   await createTopics([[env.CHURNCTL_OUTPUT_TOPIC, 3], [env.CHURNCTL_DEADLETTER_TOPIC, 1]]);
   const child = consumeCommand(["--mode", "streaming", "--log-level", "info", "--json"], env).spawn();
   const summaryText = new Response(child.stdout).text();
@@ -195,6 +231,10 @@ async function latencyPhase(rate: number, seconds: number) {
     const source = appended.get(`${prediction.headers["source-partition"]}:${prediction.headers["source-offset"]}`);
     if (source !== undefined) latencies.push(prediction.timestamp - source);
   }
+  // Every input event must be accounted for by a prediction (the synthetic events are all valid).
+  if (latencies.length < total) {
+    throw new Error(`latency phase: ${latencies.length} of ${total} events have a prediction`);
+  }
   latencies.sort((a, b) => a - b);
   return {
     rate,
@@ -212,7 +252,12 @@ async function latencyPhase(rate: number, seconds: number) {
 const result: Record<string, unknown> = {
   machine: { cpus: navigator.hardwareConcurrency, deno: Deno.version.deno, os: Deno.build.os },
   started_at: new Date().toISOString(),
+  load_average_1m: loadAverage(),
 };
+const byGuarantee = Object.fromEntries(guarantees.map((guarantee) => [guarantee, {}])) as Record<
+  string,
+  { throughput?: unknown; latency?: unknown }
+>;
 try {
   if (!values["skip-throughput"]) {
     const events = Number(values.events);
@@ -223,44 +268,78 @@ try {
     const records = syntheticRecords(input, events, 42);
     for (let start = 0; start < records.length; start += 10000) await writer.send(records.slice(start, start + 10000));
     await writer.close();
-    const runs: ThroughputRun[] = [];
-    for (let run = 1; run <= Number(values.runs); run++) {
-      const outcome = await throughputRun(input, events, `run${run}`);
-      log(
-        `run ${run}: ${outcome.messages_per_sec} msg/s (${outcome.busy_sec} s, model ${
-          Math.round(outcome.model_share * 100)
-        } %, peak RSS ${outcome.peak_rss_mb} MB, ${outcome.outputs} output records)`,
-      );
-      runs.push(outcome);
+    for (const guarantee of guarantees) {
+      const runs: ThroughputRun[] = [];
+      for (let run = 1; run <= Number(values.runs); run++) {
+        const outcome = await throughputRun(input, events, `${guarantee}-run${run}`, guarantee);
+        log(
+          `${guarantee} run ${run}: ${outcome.messages_per_sec} msg/s (${outcome.busy_sec} s, model ${
+            Math.round(outcome.model_share * 100)
+          } %, peak RSS ${outcome.peak_rss_mb} MB, CPU ${outcome.cpu_ms_per_1k} ms/1k msgs, ${outcome.outputs} output records)`,
+        );
+        runs.push(outcome);
+      }
+      const sorted = [...runs].sort((a, b) => a.messages_per_sec - b.messages_per_sec);
+      byGuarantee[guarantee].throughput = {
+        events,
+        partitions: 3,
+        median_messages_per_sec: sorted[Math.floor(sorted.length / 2)].messages_per_sec,
+        median_model_share: median(runs.map((run) => run.model_share)),
+        max_peak_rss_mb: Math.max(...runs.map((run) => run.peak_rss_mb)),
+        median_cpu_ms_per_1k: median(runs.map((run) => run.cpu_ms_per_1k)),
+        runs,
+      };
     }
-    const sorted = [...runs].sort((a, b) => a.messages_per_sec - b.messages_per_sec);
-    result.throughput = {
-      events,
-      partitions: 3,
-      median_messages_per_sec: sorted[Math.floor(sorted.length / 2)].messages_per_sec,
-      runs,
-    };
   }
   if (!values["skip-latency"]) {
-    log(`latency: ${values.rate} events/s for ${values.seconds} s into a running consumer…`);
-    result.latency = await latencyPhase(Number(values.rate), Number(values.seconds));
+    for (const guarantee of guarantees) {
+      log(`${guarantee} latency: ${values.rate} events/s for ${values.seconds} s into a running consumer…`);
+      byGuarantee[guarantee].latency = await latencyPhase(Number(values.rate), Number(values.seconds), guarantee);
+    }
   }
+  // The at-least-once figures stay where earlier result files had them.
+  result.throughput = byGuarantee["at-least-once"]?.throughput;
+  result.latency = byGuarantee["at-least-once"]?.latency;
+  result.guarantees = byGuarantee;
 } finally {
   await withAdmin(connection, (admin) => admin.deleteTopics({ topics: created })).catch(() => {});
 }
+const saved = await saveResult(ROOT, "pipeline", result);
+log(`results: ${saved}`);
 if (values.json) {
   console.log(JSON.stringify(result));
 } else {
-  const throughput = result.throughput as { median_messages_per_sec: number; events: number } | undefined;
-  const latency = result.latency as { rate: number; p50_ms: number; p95_ms: number; p99_ms: number } | undefined;
-  if (throughput) {
-    console.log(
-      `throughput: ${throughput.median_messages_per_sec} msg/s end to end (${throughput.events} events, median)`,
-    );
-  }
-  if (latency) {
-    console.log(
-      `latency at ${latency.rate} events/s (input → prediction broker timestamps): p50 ${latency.p50_ms} ms · p95 ${latency.p95_ms} ms · p99 ${latency.p99_ms} ms`,
-    );
+  type Throughput = {
+    median_messages_per_sec: number;
+    events: number;
+    median_model_share: number;
+    max_peak_rss_mb: number;
+    median_cpu_ms_per_1k: number;
+  };
+  type Latency = {
+    rate: number;
+    p50_ms: number;
+    p95_ms: number;
+    p99_ms: number;
+    consumer_end_to_end_ms: { p99: number };
+  };
+  for (const guarantee of guarantees) {
+    const throughput = byGuarantee[guarantee].throughput as Throughput | undefined;
+    const latency = byGuarantee[guarantee].latency as Latency | undefined;
+    const parts = [guarantee.padEnd(13)];
+    if (throughput) {
+      parts.push(
+        `${throughput.median_messages_per_sec} msg/s (${throughput.events} events, median of ${values.runs}) · ` +
+          `model ${Math.round(throughput.median_model_share * 100)} % · peak RSS ${throughput.max_peak_rss_mb} MB · ` +
+          `CPU ${throughput.median_cpu_ms_per_1k} ms/1k msgs`,
+      );
+    }
+    if (latency) {
+      parts.push(
+        `latency at ${latency.rate} events/s p50 ${latency.p50_ms} · p95 ${latency.p95_ms} · p99 ${latency.p99_ms} ms ` +
+          `(broker timestamps) · p99 ${latency.consumer_end_to_end_ms.p99} ms to committed`,
+      );
+    }
+    console.log(parts.join(" | "));
   }
 }

@@ -178,12 +178,12 @@ async function checkExecutable(path: string, target: Target): Promise<void> {
   }
 }
 
-/** Permission flags of the `churnctl` task in deno.json, so the binary gets exactly what `deno task churnctl` gets. */
+/** Permission and V8 flags of the `churnctl` task in deno.json, so the binary gets exactly what `deno task churnctl` gets. */
 export async function bakedPermissions(root = REPO_ROOT): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json"))) as { tasks?: Record<string, unknown> };
   const task = config.tasks?.churnctl;
   const command = typeof task === "string" ? task : (task as { command?: string } | undefined)?.command;
-  const flags = (command ?? "").split(/\s+/).filter((word) => /^--(allow|deny)-/.test(word));
+  const flags = (command ?? "").split(/\s+/).filter((word) => /^--((allow|deny)-|v8-flags=)/.test(word));
   if (flags.length === 0) {
     throw new ChurnctlError("compile: the 'churnctl' task in deno.json names no --allow-* flags to bake in");
   }

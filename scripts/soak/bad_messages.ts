@@ -154,7 +154,7 @@ export const BAD_KINDS: readonly MessageKind[] = [
     "truncated_json",
     fc.double({ min: 0, max: 0.999, noNaN: true }).map((cut) => (event: EventObject) => {
       const text = JSON.stringify(event);
-      return { value: utf8(text.slice(0, Math.floor(text.length * cut))), expect: "invalid_json" };
+      return { value: utf8(text.slice(0, Math.max(1, Math.floor(text.length * cut)))), expect: "invalid_json" };
     }),
   ),
   broken(

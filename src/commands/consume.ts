@@ -21,10 +21,13 @@ import {
   type BatchConsumer,
   type ConsumedBatch,
   openBatchConsumer,
+  OutOfOrderAckError,
   RebalanceCommitError,
 } from "../kafka/consumer.ts";
 import { groupLag, withAdmin } from "../kafka/admin.ts";
-import { openProducer, type RecordWriter } from "../kafka/producer.ts";
+import { BROKER_RESTART_RETRIES, openProducer, type RecordWriter } from "../kafka/producer.ts";
+import { type ExactlyOnceStep, openExactlyOnce } from "../kafka/transactions.ts";
+import { EXACTLY_ONCE_OPTION, guaranteeOf, TRANSACTION_OPTIONS, transactionalIdFor } from "../delivery.ts";
 import type { Logger } from "../log.ts";
 import { loadScorer } from "../model/scorer.ts";
 import { DEFAULT_MAX_EVENT_BYTES } from "../pipeline/decode.ts";
@@ -42,6 +45,8 @@ const OPTIONS = {
   ...COMMON_OPTIONS,
   ...CLUSTER_OPTIONS,
   ...SERVICE_OPTIONS,
+  ...EXACTLY_ONCE_OPTION,
+  ...TRANSACTION_OPTIONS,
   mode: {
     kind: "enum",
     choices: ["streaming", "batch"],
@@ -67,24 +72,30 @@ const OPTIONS = {
   },
   "fetch-max-bytes": {
     kind: "int",
-    default: 50 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
     min: 1024,
-    help: "most bytes fetched at once, all partitions",
+    help: "most bytes fetched at once, all partitions (bounds memory with many partitions)",
   },
   "partition-max-bytes": {
     kind: "int",
-    default: 512 * 1024,
+    default: 128 * 1024,
     min: 1024,
-    help: "most bytes fetched at once from one partition (compressed: 512 KiB of gzip is ~10,000 events)",
+    help: "most bytes fetched at once from one partition (compressed: 128 KiB of gzip is ~2,500 events)",
   },
   "max-wait-ms": {
     kind: "int",
-    default: 100,
+    default: 5,
     min: 0,
     max: 60000,
-    help: "how long the broker holds a fetch that has no data (latency at low rates)",
+    help: "how long the broker holds a fetch that has no data, and the pause between fetches while all are paused",
   },
   concurrency: { kind: "int", default: 3, min: 1, max: 256, help: "batches (partitions) in flight at once" },
+  "max-in-flight-bytes": {
+    kind: "int",
+    default: 16 * 1024 * 1024,
+    min: 1024,
+    help: "pause fetching while batches in hand hold more than this many key+value bytes (bounds memory)",
+  },
   "session-timeout-ms": {
     kind: "int",
     default: 30000,
@@ -121,6 +132,12 @@ group has none), scores each batch with one model call, writes a prediction per
 valid event and a dead letter (original bytes + dlq-* headers with a reason
 code) per message that cannot be scored, and commits the batch's offsets only
 after the broker acknowledged all of its output (at-least-once).
+
+--exactly-once (CHURNCTL_EXACTLY_ONCE=1) writes the outputs and commits the
+input offsets in one Kafka transaction instead: a read_committed reader sees
+each input's output once, whatever crashes. The transactional.id is
+churnctl-<group>-<instance id>; each member running at once needs its own
+--instance-id, and a restarted member with the same one fences its zombie.
 
 --mode streaming runs until SIGINT/SIGTERM, then finishes the batches in hand,
 commits, disconnects and prints a summary. Progress goes to stderr.
@@ -239,6 +256,7 @@ export async function run(args: ConsumeArgs): Promise<number> {
 
   let scorer: (Scorer & { close(): Promise<void> }) | undefined;
   let writer: RecordWriter | undefined;
+  let transactional: ExactlyOnceStep | undefined;
   const stats = new RunStats();
   const progress = new ProgressReporter(
     log,
@@ -259,8 +277,22 @@ export async function run(args: ConsumeArgs): Promise<number> {
   try {
     scorer = await loadScorer({ modelPath: args.model });
     monitor?.markModelLoaded(scorer.version);
-    writer = await openProducer(cluster.connection, { logger: log.child("producer") });
-    const step = atLeastOnce(writer);
+    if (args["exactly-once"]) {
+      transactional = await openExactlyOnce(cluster.connection, {
+        transactionalId: transactionalIdFor(cluster.group, args["instance-id"]),
+        group: cluster.group,
+        maxBatches: args["transaction-max-batches"],
+        intervalMs: args["transaction-interval-ms"],
+        retries: args["transaction-retries"],
+        logger: log.child("transactions"),
+      });
+    } else {
+      writer = await openProducer(cluster.connection, {
+        logger: log.child("producer"),
+        retries: BROKER_RESTART_RETRIES,
+      });
+    }
+    const step = transactional ?? atLeastOnce(writer!);
     const processor = new BatchProcessor({
       scorer,
       topics: { predictions: cluster.topics.output, deadletter: cluster.topics.deadletter },
@@ -274,9 +306,12 @@ export async function run(args: ConsumeArgs): Promise<number> {
       partitionMaxBytes: args["partition-max-bytes"],
       maxWaitMs: args["max-wait-ms"],
       concurrency: args.concurrency,
+      maxInFlightBytes: args["max-in-flight-bytes"],
       sessionTimeoutMs: args["session-timeout-ms"],
       logger: log.child("consumer"),
     });
+    // Exactly-once: batches are tracked in read order per partition and only the transaction commits them.
+    if (transactional) source = transactional.track(source);
     monitor?.markConnected();
     log.info(
       `consuming ${cluster.topics.input} as group ${cluster.group} (${args.mode} mode, model ${scorer.version})`,
@@ -292,8 +327,9 @@ export async function run(args: ConsumeArgs): Promise<number> {
         await step.complete(batch, processed.records, count);
       } catch (error) {
         batch.release();
-        if (error instanceof RebalanceCommitError) {
-          // Written but not committed: the partition's new owner repeats it (a duplicate, never a loss).
+        if (error instanceof RebalanceCommitError || error instanceof OutOfOrderAckError) {
+          // Written but not committed (the commit was refused, or an earlier batch of the partition was not
+          // committed): it is delivered again later (a duplicate, never a loss), so the consumer goes on.
           log.warn(error.message);
           return;
         }
@@ -356,6 +392,7 @@ export async function run(args: ConsumeArgs): Promise<number> {
     const closing = (async () => {
       await source?.close();
       await writer?.close();
+      await transactional?.close();
       await scorer?.close().catch(() => {});
     })();
     if (stopAt === undefined) {
@@ -396,7 +433,7 @@ export async function run(args: ConsumeArgs): Promise<number> {
   let reportPath: string | undefined;
   const report = buildRunReport({
     mode: args.mode,
-    guarantee: "at-least-once",
+    guarantee: guaranteeOf(args["exactly-once"]),
     stopped_by: reason,
     model_version: scorer?.version ?? "unknown",
     group: cluster.group,

@@ -10,10 +10,12 @@ import { helpText, loggerFrom, printJson, printOut } from "../cli.ts";
 import { CLUSTER_OPTIONS, clusterConfig, COMMON_OPTIONS, type OptionValues, parseOptions } from "../config.ts";
 import { EXIT_FAILURE, EXIT_OK, oneLine } from "../errors.ts";
 import { describeTopics, groupLag, probeBroker, withAdmin } from "../kafka/admin.ts";
+import { EXACTLY_ONCE_OPTION, guaranteeOf, transactionalIdFor } from "../delivery.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...CLUSTER_OPTIONS,
+  ...EXACTLY_ONCE_OPTION,
   "timeout-ms": { kind: "int", default: 5000, min: 100, max: 60000, help: "bound on each broker check" },
   model: { kind: "string", help: "ONNX model to check instead of the bundled one" },
 } as const;
@@ -23,7 +25,7 @@ export type HealthArgs = OptionValues<typeof OPTIONS> & { env: Record<string, st
 
 /** The outcome of one check. */
 export interface Check {
-  /** What was checked: `broker`, `topic:<name>`, `model`, `group`. */
+  /** What was checked: `broker`, `topic:<name>`, `model`, `group`, `mode`. */
   name: string;
   /** `ok`, `fail`, `warn` (works, but look), or `skip` (could not be checked). */
   status: "ok" | "fail" | "warn" | "skip";
@@ -63,6 +65,19 @@ async function checkModelStatus(modelPath: string | undefined): Promise<Check> {
   } catch (error) {
     return { name: "model", status: "fail", detail: oneLine(error) };
   }
+}
+
+/** The delivery guarantee `consume` runs with under the same settings (`CHURNCTL_EXACTLY_ONCE`). */
+function modeCheck(exactlyOnce: boolean, group: string, instanceId: string | undefined): Check {
+  const mode = guaranteeOf(exactlyOnce);
+  if (!exactlyOnce) return { name: "mode", status: "ok", detail: mode, data: { mode } };
+  const transactionalId = transactionalIdFor(group, instanceId);
+  return {
+    name: "mode",
+    status: "ok",
+    detail: `${mode} (transactional.id ${transactionalId}; output readers must use read_committed)`,
+    data: { mode, transactional_id: transactionalId },
+  };
 }
 
 /** Runs every check; returns 0 when none failed. */
@@ -115,6 +130,7 @@ export async function run(args: HealthArgs): Promise<number> {
     }
   }
   checks.push(await modelCheck);
+  checks.push(modeCheck(args["exactly-once"], cluster.group, args["instance-id"]));
   const healthy = checks.every((check) => check.status === "ok" || check.status === "warn");
   if (args.json) {
     printJson({ healthy, connection: cluster.describe, group: cluster.group, checks });

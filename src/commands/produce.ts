@@ -16,7 +16,7 @@ import { helpText, loggerFrom, printJson, printOut } from "../cli.ts";
 import { CLUSTER_OPTIONS, clusterConfig, COMMON_OPTIONS, type OptionValues, parseOptions } from "../config.ts";
 import { ConfigError, EXIT_FAILURE, EXIT_OK, oneLine, UsageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { openProducer, type OutgoingRecord } from "../kafka/producer.ts";
+import { BROKER_RESTART_RETRIES, openProducer, type OutgoingRecord } from "../kafka/producer.ts";
 import {
   type Checkpoint,
   identifyInput,
@@ -197,7 +197,7 @@ async function openSink(args: ProduceArgs, log: Logger): Promise<{ sink: EventSi
   }
   const cluster = clusterConfig(args, args.env, (message) => log.warn(message));
   const topic = cluster.topics.input;
-  const writer = await openProducer(cluster.connection, { logger: log });
+  const writer = await openProducer(cluster.connection, { logger: log, retries: BROKER_RESTART_RETRIES });
   return {
     topic,
     sink: {

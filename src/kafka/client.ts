@@ -6,6 +6,8 @@
  * @module
  */
 import "./quiet.ts";
+// Before kafkajs loads: measured hot-path fixes (see patches.ts).
+import "./patches.ts";
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import type { Logger } from "../log.ts";
 

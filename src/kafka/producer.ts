@@ -5,6 +5,8 @@
  *
  * @module
  */
+// Before kafkajs loads: measured hot-path fixes (see patches.ts).
+import "./patches.ts";
 import { CompressionTypes, type Message, Partitioners, type Producer } from "kafkajs";
 import type { Logger } from "../log.ts";
 import { type ConnectionSettings, createKafka } from "./client.ts";
@@ -30,6 +32,8 @@ export interface ProducerOptions {
   gzip?: boolean;
   /** Retries of a send before it fails (exponential backoff). @default 8 */
   retries?: number;
+  /** First retry delay in ms (doubled per retry, at most 5 s). @default 100 */
+  initialRetryTimeMs?: number;
   /** kafkajs log lines go here at debug level. */
   logger?: Logger;
   /** A transactional id makes the producer transactional (exactly-once mode). */
@@ -45,6 +49,12 @@ export interface RecordWriter {
   /** The underlying client, for `src/kafka/` modules only (transactions). */
   readonly raw: Producer;
 }
+
+/**
+ * Send retries that ride out a broker restart: ~50 s of backoff (100 ms doubling to 5 s). The default 8 (~15 s)
+ * gave up during the soak's 12-second broker restarts and stopped both `produce` and `consume` (issue 9).
+ */
+export const BROKER_RESTART_RETRIES = 15;
 
 /** Groups records by topic in first-seen order, as kafkajs's `sendBatch` wants them. */
 export function groupByTopic(records: readonly OutgoingRecord[]): { topic: string; messages: Message[] }[] {
@@ -71,7 +81,7 @@ export async function openProducer(settings: ConnectionSettings, options: Produc
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
     transactionalId: options.transactionalId,
-    retry: { retries: options.retries ?? 8, initialRetryTime: 100, maxRetryTime: 5000 },
+    retry: { retries: options.retries ?? 8, initialRetryTime: options.initialRetryTimeMs ?? 100, maxRetryTime: 5000 },
   });
   try {
     await producer.connect();

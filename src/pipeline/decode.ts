@@ -9,7 +9,13 @@
 import { type CustomerEvent, type InvalidReason, validateCustomerEvent } from "../schema/customer.ts";
 
 /** Reasons a message's bytes could not become an event, before any schema check. */
-export type DecodeReason = "tombstone" | "empty_value" | "too_large" | "invalid_encoding" | "invalid_json";
+export type DecodeReason =
+  | "tombstone"
+  | "empty_value"
+  | "too_large"
+  | "invalid_encoding"
+  | "invalid_json"
+  | "duplicate_key";
 
 /** Every reason code a dead letter can carry from decoding and validation. */
 export type RejectReason = DecodeReason | InvalidReason;
@@ -99,7 +105,19 @@ export class EventDecoder {
       };
     }
     const validation = validateCustomerEvent(parsed);
-    if (validation.ok) return { ok: true, event: validation.value };
+    if (validation.ok) {
+      // JSON.parse keeps the last of duplicated keys silently; other readers may keep the first. A valid-looking
+      // event whose text has more members than the object it parsed to is ambiguous: refused, never guessed.
+      if (countTopLevelMembers(text) === Object.keys(validation.value).length) {
+        return { ok: true, event: validation.value };
+      }
+      return {
+        ok: false,
+        reason: "duplicate_key",
+        message: "the event has a duplicated field name (which value is meant is ambiguous)",
+        eventId: validation.value.event_id,
+      };
+    }
     const id = (parsed as { event_id?: unknown } | null)?.event_id;
     return {
       ok: false,
@@ -123,4 +141,29 @@ export function scanEventId(text: string): string | undefined {
   } catch {
     return match[1];
   }
+}
+
+/**
+ * Counts the members of the top-level JSON object in `text` (already known to parse as an object): commas at depth 1
+ * outside strings, plus one. Linear and allocation-free, so it costs next to nothing per event.
+ */
+export function countTopLevelMembers(text: string): number {
+  let depth = 0;
+  let members = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index++; // backslash: skip the escaped character
+      else if (code === 0x22) inString = false;
+      continue;
+    }
+    if (code === 0x22) {
+      inString = true;
+      if (depth === 1 && members === 0) members = 1;
+    } else if (code === 0x7b || code === 0x5b) depth++;
+    else if (code === 0x7d || code === 0x5d) depth--;
+    else if (code === 0x2c && depth === 1) members++;
+  }
+  return members;
 }

@@ -113,8 +113,26 @@ export function validateCustomerEvent(
       message: "the event is not a JSON object",
     };
   }
-  if (validateEvent(value)) return { ok: true, value: value as CustomerEvent };
+  if (validateEvent(value)) {
+    const event = value as CustomerEvent;
+    if (isCalendarTimestamp(event.event_ts)) return { ok: true, value: event };
+    return {
+      ok: false,
+      reason: "bad_format",
+      field: "event_ts",
+      message: `event_ts: ${JSON.stringify(event.event_ts)} is not a real date and time`,
+    };
+  }
   return describeSchemaError(validateEvent.errors?.[0]);
+}
+
+/**
+ * The schema's pattern admits `2024-13-45T99:99:99Z`; Date.parse refuses some of those and rolls others over
+ * (Feb 30 → Mar 1), so the time must read back to the same text to be a real one.
+ */
+function isCalendarTimestamp(text: string): boolean {
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 19) === text.slice(0, 19);
 }
 
 function describeSchemaError(

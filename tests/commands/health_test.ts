@@ -38,6 +38,16 @@ Deno.test("health", async (t) => {
     assert.match(String(model?.data?.version), /^sha256:[0-9a-f]{12}/);
     const group = report.checks.find((check) => check.name === "group");
     assert.equal(group?.data?.totalLag, 0);
+    assert.deepEqual(report.checks.find((check) => check.name === "mode")?.data, { mode: "at-least-once" });
+  });
+  await t.step("health shows the exactly-once mode and its transactional id from CHURNCTL_EXACTLY_ONCE", async () => {
+    const result = await runCli(["health", "--json"], {
+      env: { ...env, CHURNCTL_EXACTLY_ONCE: "1", CHURNCTL_INSTANCE_ID: "member-a" },
+    });
+    const mode = (JSON.parse(result.stdout) as HealthReport).checks.find((check) => check.name === "mode");
+    assert.equal(mode?.status, "ok");
+    assert.deepEqual(mode?.data, { mode: "exactly-once", transactional_id: `churnctl-${topics.group}-member-a` });
+    assert.match(mode!.detail, /read_committed/);
   });
   await t.step("health answers within 10 s with exit 1 and a one-line reason when no broker listens", async () => {
     const started = performance.now();

@@ -118,7 +118,8 @@ Deno.test("compile script", async (t) => {
     assert.deepEqual(args.slice(args.indexOf("--target"), args.indexOf("--target") + 2), ["--target", target]);
     const permissions = await bakedPermissions();
     assert.ok(permissions.includes("--allow-ffi"), "the onnxruntime addon needs --allow-ffi");
-    assert.deepEqual(args.filter((arg) => /^--(allow|deny)-/.test(arg)), permissions);
+    assert.ok(permissions.includes("--v8-flags=--max-semi-space-size=8"), "the task's V8 heap setting is baked in");
+    assert.deepEqual(args.filter((arg) => /^--((allow|deny)-|v8-flags=)/.test(arg)), permissions);
     assert.equal(args.at(-1), "main.ts");
     assert.ok(excludes.some((path) => path.endsWith("bintrees/test")), "bintrees/test crashes deno compile 2.9");
     assert.ok(excludes.some((path) => path.endsWith("napi-v3/darwin/arm64")));
