@@ -22,7 +22,7 @@ import { BrokerError, oneLine } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { InputBatch, OutputRecord } from "../pipeline/records.ts";
 import { type ConnectionSettings, createKafka } from "./client.ts";
-import { toBrokerError } from "./errors.ts";
+import { isBrokerAway, toBrokerError } from "./errors.ts";
 import type { OutgoingRecord, RecordWriter } from "./producer.ts";
 import { Buffer } from "node:buffer";
 
@@ -300,6 +300,9 @@ function messageBytes(messages: readonly KafkaMessage[]): number {
   return bytes;
 }
 
+/** How long a consumer keeps rejoining after the broker went away (a restart takes seconds, not minutes). */
+const REJOIN_WINDOW_MS = 60_000;
+
 interface Waiter {
   resolve: (batch: ConsumedBatch | undefined) => void;
   reject: (error: unknown) => void;
@@ -345,8 +348,19 @@ class KafkaBatchConsumer implements BatchConsumer {
         this.#log?.warn(`consumer restarting after: ${oneLine(payload.error)}`);
         return;
       }
+      // kafkajs gives up for good on errors it deems non-retriable, among them "Failed to find group
+      // coordinator" while a broker restarts; the soak saw consumers exit on it. Rejoin instead, for a while.
+      if (!this.#closing && isBrokerAway(payload.error)) {
+        this.#rejoinAfterBrokerLoss(payload.error);
+        return;
+      }
       this.#fail(toBrokerError(payload.error, this.#settings));
     });
+    await this.#join();
+  }
+
+  /** Connects, subscribes and starts fetching; kafkajs allows this again once a crash has stopped the consumer. */
+  async #join(): Promise<void> {
     await this.#consumer.connect();
     // fromBeginning: a group with no committed offsets starts at the earliest message, so nothing is skipped.
     await this.#consumer.subscribe({ topic: this.#options.topic, fromBeginning: true });
@@ -356,6 +370,28 @@ class KafkaBatchConsumer implements BatchConsumer {
       partitionsConsumedConcurrently: this.#options.concurrency,
       eachBatch: (payload) => this.#onBatch(payload),
     });
+  }
+
+  /** Retries {@link #join} with backoff until the broker is back, or fails after {@link REJOIN_WINDOW_MS}. */
+  #rejoinAfterBrokerLoss(cause: unknown): void {
+    const deadline = Date.now() + REJOIN_WINDOW_MS;
+    this.#log?.warn(`lost the broker (${oneLine(cause)}); rejoining the group`);
+    const attempt = async (delayMs: number) => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (this.#closing) return;
+      try {
+        await this.#join();
+        this.#log?.info("rejoined the group after losing the broker");
+      } catch (error) {
+        if (Date.now() + delayMs > deadline || !isBrokerAway(error)) {
+          this.#fail(toBrokerError(error, this.#settings));
+          return;
+        }
+        await this.#consumer.disconnect().catch(() => {});
+        await attempt(Math.min(delayMs * 2, 2000));
+      }
+    };
+    attempt(250).catch((error) => this.#fail(toBrokerError(error, this.#settings)));
   }
 
   async #onBatch(payload: EachBatchPayload): Promise<void> {
@@ -499,6 +535,15 @@ export async function openBatchConsumer(
     allowAutoTopicCreation: false,
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
   });
+  return await startBatchConsumer(consumer, settings, options);
+}
+
+/** Starts a {@link BatchConsumer} over an already built kafkajs consumer (tests hand in one they control). */
+export async function startBatchConsumer(
+  consumer: Consumer,
+  settings: ConnectionSettings,
+  options: BatchConsumerOptions,
+): Promise<BatchConsumer> {
   const source = new KafkaBatchConsumer(consumer, options, settings);
   try {
     await source.start();

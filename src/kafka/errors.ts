@@ -6,8 +6,8 @@
 import { BrokerError, ChurnctlError, oneLine } from "../errors.ts";
 import type { ConnectionSettings } from "./client.ts";
 
-/** Walks `cause` chains so the root reason (ECONNREFUSED, a TLS code) is found. */
-function causes(error: unknown): unknown[] {
+/** Walks `originalError`/`cause` chains so the root reason (ECONNREFUSED, a TLS code, a Kafka error type) is found. */
+export function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
   let current: unknown = error;
   for (let depth = 0; current && depth < 8; depth++) {
@@ -131,4 +131,31 @@ export async function withDeadline<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+// What a broker restart looks like from kafkajs: refused or dropped connections, requests timing out, and a
+// coordinator lookup that found no broker to answer ("Failed to find group coordinator", non-retriable in kafkajs).
+const BROKER_AWAY_NAMES = new Set([
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSRequestTimeoutError",
+  "KafkaJSGroupCoordinatorNotFound",
+  "KafkaJSBrokerNotFound",
+]);
+const BROKER_AWAY_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+const BROKER_AWAY_TYPES = new Set(["NOT_LEADER_FOR_PARTITION", "NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE"]);
+const BROKER_AWAY_MESSAGE = /Failed to find group coordinator|ECONNREFUSED|Connection error|Closed connection/i;
+
+/**
+ * True when the error (or one it wraps) is what a broker going away and coming back causes: worth retrying for as
+ * long as a restart takes rather than stopping.
+ */
+export function isBrokerAway(error: unknown): boolean {
+  return causes(error).some((item) => {
+    const { name, code, type, message } = item as { name?: unknown; code?: unknown; type?: unknown; message?: unknown };
+    return (typeof name === "string" && BROKER_AWAY_NAMES.has(name)) ||
+      (typeof code === "string" && BROKER_AWAY_CODES.has(code)) ||
+      (typeof type === "string" && BROKER_AWAY_TYPES.has(type)) ||
+      (typeof message === "string" && BROKER_AWAY_MESSAGE.test(message));
+  });
 }

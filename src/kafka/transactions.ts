@@ -26,6 +26,8 @@
  *
  * @module
  */
+// The kafkajs patches must be in place before kafkajs itself loads, whichever module imports it first.
+import "./patches.ts";
 import { CompressionTypes, type Transaction } from "kafkajs";
 import { BrokerError, ChurnctlError, EXIT_FAILURE, oneLine } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -40,7 +42,7 @@ import {
   OutOfOrderAckError,
   toKafkaRecords,
 } from "./consumer.ts";
-import { toBrokerError } from "./errors.ts";
+import { causes, isBrokerAway, toBrokerError } from "./errors.ts";
 import { groupByTopic, openProducer, type RecordWriter } from "./producer.ts";
 
 /** Options of {@link openExactlyOnce}. */
@@ -57,6 +59,11 @@ export interface ExactlyOnceOptions {
   retries?: number;
   /** First retry delay, doubled per retry (at most 5 s). @default 200 */
   retryBackoffMs?: number;
+  /**
+   * How long a transaction keeps retrying while the broker is unreachable or its coordinators are moving (a broker
+   * restart), on top of `retries`. @default 60000
+   */
+  brokerRestartWindowMs?: number;
   /** gzip the output batches. @default true */
   gzip?: boolean;
   /** Where transaction events are logged. */
@@ -101,16 +108,7 @@ const COORDINATOR_NOT_READY = new Set([
   "CONCURRENT_TRANSACTIONS",
 ]);
 
-function errorChain(error: unknown): { type?: unknown; code?: unknown }[] {
-  const chain: { type?: unknown; code?: unknown }[] = [];
-  let current = error as { originalError?: unknown; cause?: unknown } | null | undefined;
-  for (let depth = 0; current && typeof current === "object" && depth < 8; depth++) {
-    chain.push(current as { type?: unknown; code?: unknown });
-    const next = (current.originalError ?? current.cause) as typeof current;
-    current = next === current ? undefined : next;
-  }
-  return chain;
-}
+const errorChain = (error: unknown) => causes(error) as { type?: unknown; code?: unknown }[];
 
 /** True when the error says this producer's transactional id now belongs to someone else (or was never ours). */
 export function isFenced(error: unknown): boolean {
@@ -126,6 +124,19 @@ function coordinatorNotReady(error: unknown): boolean {
 }
 
 /**
+ * True when the error is what a broker restart causes (connection errors, coordinators not available, not
+ * coordinator, loading), also wrapped (KafkaJSNumberOfRetriesExceeded, a BrokerError's cause): worth retrying
+ * for as long as a restart takes. A fenced producer never is.
+ */
+export function isBrokerRestart(error: unknown): boolean {
+  if (isFenced(error)) return false;
+  return coordinatorNotReady(error) || isBrokerAway(error);
+}
+
+/** Delay before the next try while the broker restarts: short, so the first try after it answers comes soon. */
+const BROKER_RESTART_BACKOFF_MS = { first: 250, max: 2000 };
+
+/**
  * The next transaction's first request is refused (CONCURRENT_TRANSACTIONS) until the broker has written the
  * previous one's markers, a few ms; kafkajs's usual 100 ms first retry added ~90 ms to about one transaction in
  * ten (measured). Start at 10 ms, with more retries so the whole window stays about as long (~10 s).
@@ -133,6 +144,50 @@ function coordinatorNotReady(error: unknown): boolean {
 const TRANSACTIONAL_RETRY = { initialRetryTimeMs: 10, retries: 12 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Whether and when a failed transaction is tried again: errors a broker restart causes for as long as
+ * `brokerRestartWindowMs` from the first of them (a restart takes seconds; `retries` alone was spent in ~6 s),
+ * other errors `retries` times. A fenced producer is never retried (callers stop on it first).
+ */
+export class RetryBudget {
+  #retries: number;
+  #backoffMs: number;
+  #windowMs: number;
+  #failures = 0;
+  #restartTries = 0;
+  #deadline: number | undefined;
+  #startedAt: number | undefined;
+
+  constructor(options: { retries: number; backoffMs: number; brokerRestartWindowMs: number }) {
+    this.#retries = options.retries;
+    this.#backoffMs = options.backoffMs;
+    this.#windowMs = options.brokerRestartWindowMs;
+  }
+
+  /** The delay before the next try after `error`, or `undefined` when the budget is spent. */
+  next(error: unknown, now = Date.now()): number | undefined {
+    this.#startedAt ??= now;
+    if (isFenced(error)) return undefined;
+    if (isBrokerRestart(error)) {
+      this.#deadline ??= now + this.#windowMs;
+      const left = this.#deadline - now;
+      if (left <= 0) return undefined;
+      const delayMs = BROKER_RESTART_BACKOFF_MS.first * 2 ** Math.min(this.#restartTries++, 8);
+      return Math.max(1, Math.min(delayMs, BROKER_RESTART_BACKOFF_MS.max, left));
+    }
+    if (this.#failures >= this.#retries) return undefined;
+    return Math.min(this.#backoffMs * 2 ** this.#failures++, 5000);
+  }
+
+  /** What was spent, for log lines and the final error. */
+  describe(now = Date.now()): string {
+    const seconds = this.#startedAt === undefined ? 0 : (now - this.#startedAt) / 1000;
+    return `${this.#failures} of ${this.#retries} retries, ${this.#restartTries} broker-restart retries over ${
+      seconds.toFixed(1)
+    } s`;
+  }
+}
 
 interface Entry {
   /** The consumer's own batch (settles the offsets in kafkajs after the transaction). */
@@ -202,6 +257,7 @@ export class ExactlyOnceStep implements CommitStep {
   #intervalMs: number;
   #retries: number;
   #backoffMs: number;
+  #restartWindowMs: number;
   #gzip: boolean;
   #log: Logger | undefined;
   #writer: RecordWriter;
@@ -221,6 +277,7 @@ export class ExactlyOnceStep implements CommitStep {
     this.#intervalMs = options.intervalMs ?? 0;
     this.#retries = options.retries ?? 5;
     this.#backoffMs = options.retryBackoffMs ?? 200;
+    this.#restartWindowMs = options.brokerRestartWindowMs ?? 60000;
     this.#gzip = options.gzip ?? true;
     this.#log = options.logger;
     this.#writer = writer;
@@ -407,6 +464,11 @@ export class ExactlyOnceStep implements CommitStep {
     const topicMessages = groupByTopic(toKafkaRecords(entries.flatMap((entry) => entry.records ?? [])));
     const topics = this.#offsetsOf(entries);
     const compression = this.#gzip ? CompressionTypes.GZIP : CompressionTypes.None;
+    const budget = new RetryBudget({
+      retries: this.#retries,
+      backoffMs: this.#backoffMs,
+      brokerRestartWindowMs: this.#restartWindowMs,
+    });
     for (let attempt = 0;; attempt++) {
       let transaction: Transaction | undefined;
       try {
@@ -425,32 +487,66 @@ export class ExactlyOnceStep implements CommitStep {
         });
         return;
       } catch (error) {
-        if (transaction?.isActive()) {
+        const restart = isBrokerRestart(error);
+        // After a broker-restart error the abort would only wait out kafkajs's retries against a broker that is
+        // away; re-registering the transactional id (below) aborts the open transaction at the coordinator anyway.
+        if (transaction?.isActive() && !restart) {
           await transaction.abort().catch((abortError) => this.#log?.debug(`abort: ${oneLine(abortError)}`));
         }
         if (isFenced(error)) throw new ProducerFencedError(this.transactionalId, error);
         this.#counts.aborted++;
-        if (attempt >= this.#retries) {
-          throw new BrokerError(
-            `exactly-once: a transaction of ${entries.length} batch(es) failed ${attempt + 1} time(s) and was ` +
-              `aborted (nothing of it committed): ${oneLine(toBrokerError(error, this.#settings))}`,
-            { cause: error },
-          );
-        }
-        const delayMs = Math.min(this.#backoffMs * 2 ** attempt, 5000);
+        const delayMs = budget.next(error);
+        if (delayMs === undefined) throw this.#givenUp(entries.length, budget, error);
         this.#log?.warn(
-          `transaction of ${entries.length} batch(es) aborted (attempt ${attempt + 1} of ${this.#retries + 1}): ${
+          `transaction of ${entries.length} batch(es) aborted (attempt ${attempt + 1}, ${budget.describe()}): ${
             oneLine(error)
           }; retrying from the last committed offsets in ${delayMs} ms`,
         );
-        await sleep(delayMs);
-        await this.#reopen();
-        if (await this.#landed(topics)) {
+        if (await this.#recover(entries.length, topics, budget, delayMs)) {
           this.#log?.info(`the transaction's commit had landed (its answer was lost): not sending it again`);
           return;
         }
       }
     }
+  }
+
+  /**
+   * After an abort: backs off, reopens the producer under the same transactional id (which settles the open
+   * transaction either way) and reads the group's committed offsets, again while the broker is away and the
+   * budget lasts. True when the transaction's commit had landed, so its batches must not be sent again.
+   */
+  async #recover(
+    batches: number,
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[],
+    budget: RetryBudget,
+    firstDelayMs: number,
+  ): Promise<boolean> {
+    let delayMs = firstDelayMs;
+    for (;;) {
+      await sleep(delayMs);
+      try {
+        await this.#reopen();
+        return await this.#landed(topics);
+      } catch (error) {
+        if (error instanceof ProducerFencedError) throw error;
+        if (isFenced(error)) throw new ProducerFencedError(this.transactionalId, error);
+        const next = budget.next(error);
+        if (next === undefined) throw this.#givenUp(batches, budget, error);
+        this.#log?.warn(
+          `exactly-once: cannot resume the transaction yet (${budget.describe()}): ${oneLine(error)}; ` +
+            `trying again in ${next} ms`,
+        );
+        delayMs = next;
+      }
+    }
+  }
+
+  #givenUp(batches: number, budget: RetryBudget, error: unknown): BrokerError {
+    return new BrokerError(
+      `exactly-once: a transaction of ${batches} batch(es) failed and was aborted after ${budget.describe()} ` +
+        `(nothing of it committed): ${oneLine(toBrokerError(error, this.#settings))}`,
+      { cause: error },
+    );
   }
 
   /** Reopens the producer under the same id, retrying while the coordinator is not ready. */

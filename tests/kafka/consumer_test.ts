@@ -6,6 +6,7 @@ import {
   type ConsumedBatch,
   openBatchConsumer,
   OutOfOrderAckError,
+  startBatchConsumer,
   toKafkaRecords,
 } from "../../src/kafka/consumer.ts";
 import { openProducer } from "../../src/kafka/producer.ts";
@@ -118,4 +119,78 @@ Deno.test({
       }
     });
   },
+});
+
+type KafkaConsumer = Parameters<typeof startBatchConsumer>[0];
+
+/** A stand-in for kafkajs's Consumer that records calls and lets the test emit its CRASH event. */
+class ScriptedConsumer {
+  events = { GROUP_JOIN: "consumer.group_join", CRASH: "consumer.crash" };
+  joins = 0;
+  disconnects = 0;
+  /** How many of the next joins fail as if the broker were still away. */
+  failNextJoins = 0;
+  #listeners = new Map<string, (event: { payload: unknown }) => void>();
+  on(name: string, listener: (event: { payload: unknown }) => void) {
+    this.#listeners.set(name, listener);
+    return () => {};
+  }
+  emit(name: string, payload: unknown) {
+    this.#listeners.get(name)?.({ payload });
+  }
+  connect() {
+    if (this.failNextJoins > 0) {
+      this.failNextJoins--;
+      return Promise.reject(Object.assign(new Error("Connection error: connect ECONNREFUSED"), {
+        name: "KafkaJSConnectionError",
+      }));
+    }
+    this.joins++;
+    return Promise.resolve();
+  }
+  subscribe() {
+    return Promise.resolve();
+  }
+  run() {
+    return Promise.resolve();
+  }
+  disconnect() {
+    this.disconnects++;
+    return Promise.resolve();
+  }
+  pause() {}
+  resume() {}
+}
+
+Deno.test("batch consumer after kafkajs gives up", async (t) => {
+  const settings = { ...testConnection, brokers: ["127.0.0.1:1"] };
+  const options = { topic: "t", group: "g" };
+  const waitFor = async (condition: () => boolean) => {
+    for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+
+  await t.step("batch consumer rejoins when the broker went away (Failed to find group coordinator)", async () => {
+    const fake = new ScriptedConsumer();
+    const consumer = await startBatchConsumer(fake as unknown as KafkaConsumer, settings, options);
+    assert.equal(fake.joins, 1);
+    fake.failNextJoins = 2;
+    const lost = Object.assign(new Error("Failed to find group coordinator"), {
+      name: "KafkaJSGroupCoordinatorNotFound",
+    });
+    fake.emit(fake.events.CRASH, { error: lost, groupId: "g", restart: false });
+    await waitFor(() => fake.joins === 2);
+    assert.equal(fake.joins, 2, "rejoined after two refused attempts");
+    assert.equal(await consumer.read({ timeoutMs: 50 }), undefined, "no failure was raised");
+    await consumer.close();
+  });
+
+  await t.step("batch consumer fails for good on an error that is not the broker going away", async () => {
+    const fake = new ScriptedConsumer();
+    const consumer = await startBatchConsumer(fake as unknown as KafkaConsumer, settings, options);
+    const fatal = Object.assign(new Error("Topic authorization failed"), { type: "TOPIC_AUTHORIZATION_FAILED" });
+    fake.emit(fake.events.CRASH, { error: fatal, groupId: "g", restart: false });
+    await assert.rejects(consumer.read({ timeoutMs: 1000 }), /Topic authorization failed/);
+    assert.equal(fake.joins, 1);
+    await consumer.close();
+  });
 });

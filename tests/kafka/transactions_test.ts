@@ -13,7 +13,15 @@ import { ensureTopics, groupLag, withAdmin } from "../../src/kafka/admin.ts";
 import { toKafkaRecords } from "../../src/kafka/consumer.ts";
 import { openProducer } from "../../src/kafka/producer.ts";
 import { type ReadMessage, readTopic } from "../../src/kafka/reader.ts";
-import { isFenced, ProducerFencedError } from "../../src/kafka/transactions.ts";
+import type { BatchConsumer, ConsumedBatch } from "../../src/kafka/consumer.ts";
+import type { RecordWriter } from "../../src/kafka/producer.ts";
+import {
+  ExactlyOnceStep,
+  isBrokerRestart,
+  isFenced,
+  ProducerFencedError,
+  RetryBudget,
+} from "../../src/kafka/transactions.ts";
 import { spawnCli, testConnection, topicEnv, uniqueTopics } from "../support.ts";
 import { malformedCases, type TestEvent, validEvents } from "../pipeline/fixtures.ts";
 
@@ -198,6 +206,45 @@ Deno.test("transactions fencing classifier", async (t) => {
     assert.ok(!isFenced(new Error("Connection error: ECONNREFUSED")));
     assert.ok(!isFenced(undefined));
   });
+  // Regression (issue 9 soak finding): a broker restart stopped a running `consume --exactly-once`.
+  await t.step("isBrokerRestart knows what a broker restart looks like, also wrapped", () => {
+    const groupNotFound = Object.assign(new Error("Failed to find group coordinator"), {
+      name: "KafkaJSGroupCoordinatorNotFound",
+    });
+    assert.ok(isBrokerRestart(groupNotFound));
+    assert.ok(isBrokerRestart(new Error("Failed to find group coordinator")));
+    assert.ok(isBrokerRestart({ name: "KafkaJSConnectionError", message: "Connection error: connect ECONNREFUSED" }));
+    assert.ok(isBrokerRestart({ name: "KafkaJSNumberOfRetriesExceeded", originalError: { code: "ECONNREFUSED" } }));
+    assert.ok(isBrokerRestart({ name: "KafkaJSNonRetriableError", cause: groupNotFound }));
+    assert.ok(isBrokerRestart({ type: "COORDINATOR_NOT_AVAILABLE", code: 15 }));
+    assert.ok(isBrokerRestart({ type: "NOT_COORDINATOR", code: 16 }));
+    assert.ok(isBrokerRestart({ type: "COORDINATOR_LOAD_IN_PROGRESS", code: 14 }));
+    assert.ok(isBrokerRestart(new Error("no broker", { cause: { name: "KafkaJSConnectionClosedError" } })));
+  });
+  await t.step("isBrokerRestart never takes a fenced producer or an unrelated error for a restart", () => {
+    assert.ok(!isBrokerRestart({ type: "PRODUCER_FENCED", cause: { code: "ECONNREFUSED" } }));
+    assert.ok(!isBrokerRestart({ name: "KafkaJSNumberOfRetriesExceeded", originalError: { code: 47 } }));
+    assert.ok(!isBrokerRestart(new ProducerFencedError("churnctl-g-a", new Error("Connection error"))));
+    assert.ok(!isBrokerRestart({ type: "INVALID_RECORD", code: 87 }));
+    assert.ok(!isBrokerRestart(new TypeError("undefined is not a function")));
+    assert.ok(!isBrokerRestart(undefined));
+  });
+  await t.step("RetryBudget retries a broker restart for its whole window, not just `retries` times", () => {
+    const budget = new RetryBudget({ retries: 2, backoffMs: 200, brokerRestartWindowMs: 60000 });
+    const refused = { name: "KafkaJSConnectionError", code: "ECONNREFUSED" };
+    const delays: number[] = [];
+    for (let now = 0; now < 59000; now += 1000) delays.push(budget.next(refused, now)!);
+    assert.ok(delays.every((delay) => delay >= 1 && delay <= 2000), String(delays));
+    assert.deepEqual(delays.slice(0, 4), [250, 500, 1000, 2000]);
+    assert.equal(budget.next(refused, 60000), undefined, "past the window");
+  });
+  await t.step("RetryBudget gives other errors `retries` tries and a fenced producer none", () => {
+    const budget = new RetryBudget({ retries: 2, backoffMs: 200, brokerRestartWindowMs: 60000 });
+    const other = { type: "INVALID_RECORD", code: 87 };
+    assert.deepEqual([budget.next(other, 0), budget.next(other, 1), budget.next(other, 2)], [200, 400, undefined]);
+    const fresh = new RetryBudget({ retries: 5, backoffMs: 200, brokerRestartWindowMs: 60000 });
+    assert.equal(fresh.next({ type: "INVALID_PRODUCER_EPOCH", code: 47 }, 0), undefined);
+  });
   await t.step("ProducerFencedError is one line that names the transactional id and exits 1", () => {
     const error = new ProducerFencedError("churnctl-g-a", new Error("epoch\nbumped"));
     assert.equal(error.exitCode, 1);
@@ -286,6 +333,113 @@ Deno.test({
       assert.deepEqual(result.missing, [], "the fenced consumer lost output");
       assert.equal(result.duplicates, 0);
       assert.equal(result.duplicateIds, 0);
+    });
+  },
+});
+
+/** A producer whose first transaction fails as kafkajs does while the broker restarts (or when fenced). */
+function failingWriter(error: unknown): RecordWriter {
+  return {
+    raw: { transaction: () => Promise.reject(error) } as unknown as RecordWriter["raw"],
+    send: () => Promise.reject(new Error("not used")),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** One consumed batch of `topic` partition 0, offsets 0..count-1, that records its settling. */
+function fakeBatch(topic: string, count: number) {
+  const settled: string[] = [];
+  const messages = Array.from({ length: count }, (_, index) => ({ offset: String(index) }));
+  const batch = {
+    topic,
+    partition: 0,
+    messages,
+    highWatermark: String(count),
+    fetchedAt: Date.now(),
+    commitPoint: (n = count) => ({ topic, partition: 0, offset: String(n) }),
+    ack: () => Promise.reject(new Error("not used")),
+    markCommitted: (n = count) => Promise.resolve(void settled.push(`committed ${n}`)),
+    release: () => void settled.push("released"),
+  } as unknown as ConsumedBatch;
+  const source: BatchConsumer = {
+    read: () => Promise.resolve(batch),
+    pause() {},
+    resume() {},
+    state: () => ({ assigned: [0], lag: new Map(), inFlightBytes: 0 }),
+    close: () => Promise.resolve(),
+  };
+  return { source, settled };
+}
+
+Deno.test({
+  name: "ExactlyOnceStep against the local broker",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    // Regression (issue 9 soak finding): "Failed to find group coordinator" while the broker restarted stopped a
+    // running `consume --exactly-once`. With retries 0 only the broker-restart window can save the transaction.
+    await t.step(
+      "ExactlyOnceStep rides out a lost coordinator even with no retries left, and writes once",
+      async () => {
+        const topics = uniqueTopics("eos-restart");
+        await createTopics(topics);
+        const lost = Object.assign(new Error("Failed to find group coordinator"), {
+          name: "KafkaJSGroupCoordinatorNotFound",
+        });
+        const step = new ExactlyOnceStep(
+          testConnection,
+          { transactionalId: `${topics.group}-t`, group: topics.group, retries: 0, brokerRestartWindowMs: 30000 },
+          failingWriter(lost),
+        );
+        try {
+          const { source, settled } = fakeBatch(topics.input, 3);
+          const batch = (await step.track(source).read())!;
+          const records = [0, 1, 2].map((index) => ({
+            topic: topics.output,
+            key: `k${index}`,
+            value: JSON.stringify({ event_id: `e${index}` }),
+          }));
+          await step.complete(batch, records);
+          assert.deepEqual(step.counts(), { committed: 1, batches: 1, aborted: 1 });
+          assert.deepEqual(settled, ["committed 3"]);
+          const written = await readTopic(testConnection, topics.output, { idleMs: 2000 });
+          assert.deepEqual(written.map((message) => message.key).sort(), ["k0", "k1", "k2"]);
+          const committed = await withAdmin(
+            testConnection,
+            (admin) => admin.fetchOffsets({ groupId: topics.group, topics: [topics.input] }),
+          );
+          assert.equal(
+            committed[0].partitions.find((item) => item.partition === 0)?.offset,
+            "3",
+          );
+        } finally {
+          await step.close();
+        }
+      },
+    );
+
+    await t.step("ExactlyOnceStep still stops at once when fenced, without retrying", async () => {
+      const topics = uniqueTopics("eos-fenced");
+      await createTopics(topics);
+      const fenced = { name: "KafkaJSNumberOfRetriesExceeded", originalError: { type: "PRODUCER_FENCED", code: 90 } };
+      const step = new ExactlyOnceStep(
+        testConnection,
+        { transactionalId: `${topics.group}-t`, group: topics.group, retries: 5, brokerRestartWindowMs: 30000 },
+        failingWriter(fenced),
+      );
+      try {
+        const { source } = fakeBatch(topics.input, 2);
+        const batch = (await step.track(source).read())!;
+        const started = Date.now();
+        await assert.rejects(
+          step.complete(batch, [{ topic: topics.output, key: "k", value: "{}" }]),
+          (error: Error) => error instanceof ProducerFencedError && /^fenced: /.test(error.message),
+        );
+        assert.ok(Date.now() - started < 1000, "a fenced producer backed off");
+        assert.equal(step.counts().committed, 0);
+      } finally {
+        await step.close();
+      }
     });
   },
 });
