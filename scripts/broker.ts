@@ -26,7 +26,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrokerProbe, probeBroker } from "../src/kafka/admin.ts";
+import { type BrokerProbe, probeBroker, probeGroupCoordinator } from "../src/kafka/admin.ts";
 import type { ConnectionSettings } from "../src/kafka/client.ts";
 import { ChurnctlError, EXIT_FAILURE, EXIT_OK, oneLine, UsageError } from "../src/errors.ts";
 import { ensurePrivateDir, writePrivateFile } from "../src/state_files.ts";
@@ -657,8 +657,9 @@ async function secureSettingsFor(state: BrokerState, password: string): Promise<
 }
 
 /**
- * Polls until the broker answers a metadata request (and, in secure mode, a
- * SCRAM login over TLS), the process dies, or the deadline passes.
+ * Polls until the broker answers a metadata request and can coordinate a
+ * consumer group (and, in secure mode, a SCRAM login over TLS), the process
+ * dies, or the deadline passes.
  */
 async function waitUntilReady(
   config: BrokerConfig,
@@ -680,6 +681,13 @@ async function waitUntilReady(
       // A node that answers but lists no broker is still registering.
       plaintextOk = probe.ok && (probe.brokers ?? 0) > 0;
       last = probe.error ?? last;
+      if (plaintextOk) {
+        // Ready means ready for consumer groups too: the first group call on a new broker otherwise fails
+        // with "not the correct coordinator" while the offsets topic is created (seen in a fresh-clone CI run).
+        const coordinator = await probeGroupCoordinator(settingsFor(state), 3000);
+        plaintextOk = coordinator.ok;
+        last = coordinator.error ? `group coordinator: ${coordinator.error}` : last;
+      }
     }
     // Without the password (secure.env deleted) only the plaintext side can be checked.
     if (plaintextOk && (!state.caFile || !saslPassword)) return;

@@ -63,7 +63,9 @@ export async function run(args: SetupArgs): Promise<number> {
     for (const outcome of outcomes) {
       const note = outcome.status === "too_few_partitions"
         ? `exists with ${outcome.partitions} partitions, fewer than the ${outcome.wanted} configured (Kafka cannot shrink; add partitions with your admin tool or change the setting)`
-        : `${outcome.status === "created" ? "created" : "exists"} with ${outcome.partitions} partitions`;
+        : `${outcome.status === "created" ? "created" : "exists"} with ${outcome.partitions} partition${
+          outcome.partitions === 1 ? "" : "s"
+        }`;
       printOut(`${outcome.topic}: ${note}`);
     }
   }

@@ -88,6 +88,26 @@ export async function probeBroker(
   }
 }
 
+/**
+ * Whether the cluster can coordinate consumer groups yet: a new broker answers metadata requests seconds before
+ * its offsets topic exists, and group calls fail with "not the correct coordinator" until then.
+ */
+export async function probeGroupCoordinator(
+  settings: ConnectionSettings,
+  timeoutMs: number,
+): Promise<{ ok: boolean; error?: string }> {
+  try {
+    // Two retries: with none, kafkajs's admin fails with "No brokers in the broker pool" on a new connection.
+    await withAdmin(settings, (admin) => admin.describeGroups(["churnctl-readiness-probe"]), {
+      retries: 2,
+      deadlineMs: timeoutMs,
+    });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error: describeKafkaError(error, settings) };
+  }
+}
+
 /** A topic churnctl needs, with the partition count it wants. */
 export interface TopicSpec {
   /** Topic name. */
