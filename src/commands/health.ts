@@ -10,6 +10,7 @@ import { helpText, loggerFrom, printJson, printOut } from "../cli.ts";
 import { CLUSTER_OPTIONS, clusterConfig, COMMON_OPTIONS, type OptionValues, parseOptions } from "../config.ts";
 import { EXIT_FAILURE, EXIT_OK, oneLine } from "../errors.ts";
 import { describeTopics, groupLag, probeBroker, withAdmin } from "../kafka/admin.ts";
+import { describeKafkaError } from "../kafka/errors.ts";
 import { EXACTLY_ONCE_OPTION, guaranteeOf, transactionalIdFor } from "../delivery.ts";
 
 const OPTIONS = {
@@ -112,15 +113,20 @@ export async function run(args: HealthArgs): Promise<number> {
           );
         }
         if (partitions.get(cluster.topics.input) !== undefined) {
-          const lag = await groupLag(admin, cluster.group, cluster.topics.input);
-          checks.push({
-            name: "group",
-            status: "ok",
-            detail: `${cluster.group} ${lag.state}, ${lag.members} member(s), lag ${lag.totalLag} on ${lag.topic}`,
-            data: { ...lag },
-          });
+          try {
+            const lag = await groupLag(admin, cluster.group, cluster.topics.input);
+            checks.push({
+              name: "group",
+              status: "ok",
+              detail: `${cluster.group} ${lag.state}, ${lag.members} member(s), lag ${lag.totalLag} on ${lag.topic}`,
+              data: { ...lag },
+            });
+          } catch (error) {
+            checks.push({ name: "group", status: "fail", detail: describeKafkaError(error, cluster.connection) });
+          }
         }
-      }, { retries: 0, deadlineMs: timeoutMs * 2 });
+        // A couple of retries ride out a coordinator that is still loading; the deadline still bounds the whole.
+      }, { retries: 2, deadlineMs: timeoutMs * 2 });
     } catch (error) {
       checks.push({ name: "topics", status: "fail", detail: oneLine(error) });
     }

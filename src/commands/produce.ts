@@ -344,9 +344,9 @@ function printSummary(result: ProduceSummary, json: boolean, stdoutTaken: boolea
   const lines = [
     `${result.dryRun ? "dry run: wrote" : "sent"} ${result.sent} events${
       result.topic ? ` to ${result.topic}` : ""
-    } in ${
-      result.durationSec.toFixed(1)
-    } s (${result.ratePerSec} events/s); failed ${result.failed}; invalid rows ${result.invalid}; stopped by ${result.stoppedBy}`,
+    } in ${result.durationSec.toFixed(1)} s (${result.ratePerSec} event${
+      result.ratePerSec === 1 ? "" : "s"
+    }/s); failed ${result.failed}; invalid rows ${result.invalid}; stopped by ${result.stoppedBy}`,
   ];
   if (result.resumedFromRow !== undefined && result.resumedFromRow > 1) {
     lines.push(
