@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { parseScriptArgs } from "./script_args.ts";
 import { loadScorer } from "../src/model/scorer.ts";
 
 const SIZES = [1, 64, 1024, 8192];
@@ -25,7 +26,7 @@ export interface BenchRow {
 }
 
 async function main(args: string[]): Promise<number> {
-  const jsonOnly = args.includes("--json");
+  const jsonOnly = parseScriptArgs("bench:model", args, { json: { type: "boolean", default: false } }).json;
   const iterArg = args.indexOf("--iterations");
   const scale = iterArg >= 0 ? Number(args[iterArg + 1]) : 1;
   const golden = JSON.parse(

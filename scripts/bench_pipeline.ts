@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseScriptArgs } from "./script_args.ts";
 import { groupLag, withAdmin } from "../src/kafka/admin.ts";
 import type { ConnectionSettings } from "../src/kafka/client.ts";
 import { openProducer, type OutgoingRecord } from "../src/kafka/producer.ts";
@@ -37,21 +37,18 @@ import { SyntheticCustomers } from "../src/pipeline/synthetic.ts";
 import { cliV8Flags, loadAverage, saveResult, watchProcess } from "./bench_support.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    events: { type: "string", default: "200000" },
-    runs: { type: "string", default: "3" },
-    rate: { type: "string", default: "1000" },
-    seconds: { type: "string", default: "15" },
-    "skip-latency": { type: "boolean", default: false },
-    "skip-throughput": { type: "boolean", default: false },
-    guarantees: { type: "string", default: "at-least-once,exactly-once" },
-    "consume-arg": { type: "string", multiple: true, default: [] },
-    "cpu-prof": { type: "string" },
-    json: { type: "boolean", default: false },
-    brokers: { type: "string", default: Deno.env.get("CHURNCTL_BROKERS") ?? "127.0.0.1:19092" },
-  },
+const values = parseScriptArgs("bench:pipeline", Deno.args, {
+  events: { type: "string", default: "200000" },
+  runs: { type: "string", default: "3" },
+  rate: { type: "string", default: "1000" },
+  seconds: { type: "string", default: "15" },
+  "skip-latency": { type: "boolean", default: false },
+  "skip-throughput": { type: "boolean", default: false },
+  guarantees: { type: "string", default: "at-least-once,exactly-once" },
+  "consume-arg": { type: "string", multiple: true, default: [] },
+  "cpu-prof": { type: "string" },
+  json: { type: "boolean", default: false },
+  brokers: { type: "string", default: Deno.env.get("CHURNCTL_BROKERS") ?? "127.0.0.1:19092" },
 });
 const connection: ConnectionSettings = {
   brokers: values.brokers.split(","),

@@ -11,20 +11,17 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseScriptArgs } from "./script_args.ts";
 import { ensureTopics, withAdmin } from "../src/kafka/admin.ts";
 import { CSV_COLUMNS } from "../src/schema/customer.ts";
 import { SyntheticCustomers } from "../src/pipeline/synthetic.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    rows: { type: "string", default: "300000" },
-    "batch-size": { type: "string", default: "100,1000,5000" },
-    synthetic: { type: "boolean", default: false },
-    brokers: { type: "string", default: Deno.env.get("CHURNCTL_BROKERS") ?? "127.0.0.1:19092" },
-  },
+const values = parseScriptArgs("bench:produce", Deno.args, {
+  rows: { type: "string", default: "300000" },
+  "batch-size": { type: "string", default: "100,1000,5000" },
+  synthetic: { type: "boolean", default: false },
+  brokers: { type: "string", default: Deno.env.get("CHURNCTL_BROKERS") ?? "127.0.0.1:19092" },
 });
 const rows = Number(values.rows);
 const batchSizes = values["batch-size"].split(",").map(Number);

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseScriptArgs } from "./script_args.ts";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brokerDown, brokerUp } from "./broker.ts";
@@ -107,9 +107,9 @@ async function sendPoison(connection: ConnectionSettings): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { seconds: { type: "string", default: "30" }, rate: { type: "string", default: "100" } },
+  const values = parseScriptArgs("demo", Deno.args, {
+    seconds: { type: "string", default: "30" },
+    rate: { type: "string", default: "100" },
   });
   const seconds = Number(values.seconds);
   const rate = Number(values.rate);
