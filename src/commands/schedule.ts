@@ -26,6 +26,8 @@ import { historyPath } from "../schedule/history.ts";
 import { batchPipeline, type BatchSettings, JOB_NAMES, type JobName, watchdog } from "../schedule/jobs.ts";
 import { type JobBody, JobRunner } from "../schedule/runner.ts";
 import { Supervisor } from "../schedule/supervisor.ts";
+import { parseListenAddress } from "../service/http.ts";
+import { SERVICE_OPTIONS } from "../service/options.ts";
 
 /** Default input of the batch job: where `churnctl produce` looks for the data set. */
 const DEFAULT_BATCH_INPUT = "data/telco-customer-churn.csv";
@@ -41,6 +43,10 @@ const OPTIONS = {
   "watchdog-cron": { kind: "string", default: "* * * * *", help: "when watchdog runs (5-field cron, UTC)" },
   once: { kind: "enum", choices: JOB_NAMES, help: "run this job once now and exit with its status" },
   supervise: { kind: "boolean", help: "keep one streaming consumer running (started now, restarted if it dies)" },
+  "metrics-addr": {
+    ...SERVICE_OPTIONS["metrics-addr"],
+    help: "with --supervise: the supervised consumer serves /metrics, /healthz and /ready on host:port",
+  },
   "batch-input": { kind: "string", default: DEFAULT_BATCH_INPUT, help: "CSV the batch is taken from (in order)" },
   "batch-synthetic": { kind: "boolean", help: "batch of synthetic customers instead of --batch-input" },
   "batch-events": { kind: "int", default: 1000, min: 1, max: 10_000_000, help: "events per batch run" },
@@ -97,6 +103,7 @@ export function parse(argv: string[], env: Record<string, string | undefined>): 
   const { values } = parseOptions(argv, OPTIONS, env, "schedule");
   const batchSpec = validateCron(values["batch-cron"], "--batch-cron");
   const watchdogSpec = validateCron(values["watchdog-cron"], "--watchdog-cron");
+  if (values["metrics-addr"] !== undefined) parseListenAddress(values["metrics-addr"]);
   return { ...values, env, batchSpec, watchdogSpec };
 }
 
@@ -124,7 +131,10 @@ export async function run(args: ScheduleArgs): Promise<number> {
   if (!args["batch-synthetic"] && !existsSync(args["batch-input"]) && args.once !== "watchdog") {
     throw new ConfigError(`--batch-input: no such file ${args["batch-input"]} (or use --batch-synthetic)`);
   }
-  const env = childEnvironment(args);
+  // Only the supervised consumer serves the endpoint: a batch job's consume must not try to bind the same port,
+  // whether the address came from our flag or from an inherited CHURNCTL_METRICS_ADDR.
+  const env = { ...childEnvironment(args), CHURNCTL_METRICS_ADDR: "" };
+  const metricsArgs = args["metrics-addr"] === undefined ? [] : ["--metrics-addr", args["metrics-addr"]];
   const churnctl: typeof runChurnctl = (childArgs, options = {}) =>
     runChurnctl(childArgs, { ...options, env: { ...env, ...options.env } });
   const runner = new JobRunner({ stateDir: cluster.stateDir, log });
@@ -151,7 +161,7 @@ export async function run(args: ScheduleArgs): Promise<number> {
       name: "streaming consumer",
       log,
       start: () => {
-        const child = spawnChurnctl(["consume", "--mode", "streaming"], { env, stdout: "null" });
+        const child = spawnChurnctl(["consume", "--mode", "streaming", ...metricsArgs], { env, stdout: "null" });
         return {
           pid: child.pid,
           exited: child.status.then((status) => status.code),

@@ -76,4 +76,64 @@ Deno.test("schedule command", async (t) => {
     assert.match(stderr, /scheduler stopped/);
     await Deno.remove(dir, { recursive: true });
   });
+  await t.step("schedule command --supervise restarts a killed consumer and serves its endpoint", async () => {
+    const topics = uniqueTopics("supervise");
+    const dir = await Deno.makeTempDir();
+    assert.equal((await runCli(["setup"], { env: topicEnv(topics) })).code, 0);
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const child = spawnCli([
+      "schedule",
+      "--supervise",
+      "--metrics-addr",
+      `127.0.0.1:${port}`,
+      "--batch-synthetic",
+      "--batch-cron",
+      "0 0 1 1 *",
+      "--watchdog-cron",
+      "0 0 1 1 *",
+    ], { ...topicEnv(topics), CHURNCTL_STATE_DIR: `${dir}/state`, CHURNCTL_SESSION_TIMEOUT_MS: "6000" });
+    let stderr = "";
+    const reading = (async () => {
+      for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) stderr += text;
+    })();
+    const waitFor = async (what: string, check: () => boolean | Promise<boolean>, ms = 40000) => {
+      const deadline = Date.now() + ms;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr:\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    const ready = async () => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/ready`);
+        await response.body?.cancel();
+        return response.status === 200;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await waitFor("the first consumer to be ready", ready);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, /^churnctl_build_info\{/m);
+      const first = Number(stderr.match(/streaming consumer: started pid=(\d+)/)?.[1]);
+      assert.ok(first > 0, stderr);
+      Deno.kill(first, "SIGKILL");
+      await waitFor("a restart", () => /streaming consumer: started pid=\d+ starts=2/.test(stderr));
+      assert.match(stderr, new RegExp(`streaming consumer: exited with code 137; restarting .* pid=${first}`));
+      await waitFor("the restarted consumer to be ready", ready);
+    } finally {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30000);
+      const status = await child.status;
+      clearTimeout(timer);
+      await reading;
+      await child.stdout.cancel();
+      await Deno.remove(dir, { recursive: true });
+      assert.equal(status.code, 0, stderr);
+    }
+    assert.match(stderr, /streaming consumer: stopped with code 0/);
+  });
 });
