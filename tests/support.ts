@@ -85,3 +85,54 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): Deno
     stderr: "piped",
   }).spawn();
 }
+
+/** A running `churnctl` whose stdout and stderr are collected as they come (for kill and signal tests). */
+export class RunningCli {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly done: Promise<Deno.CommandStatus>;
+
+  constructor(args: string[], env: Record<string, string>) {
+    this.child = spawnCli(args, env);
+    const collect = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
+      for await (const text of stream.pipeThrough(new TextDecoderStream())) this[into] += text;
+    };
+    const reading = Promise.all([collect(this.child.stdout, "stdout"), collect(this.child.stderr, "stderr")]);
+    this.done = reading.then(() => this.child.status);
+  }
+
+  /** Waits until stderr matches `pattern`. */
+  async waitFor(pattern: RegExp, timeoutMs = 30000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.stderr)) {
+      if (Date.now() > deadline) throw new Error(`no ${pattern} on stderr within ${timeoutMs} ms:\n${this.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** True while the process has not exited. */
+  async running(): Promise<boolean> {
+    const finished = await Promise.race([
+      this.done.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 50)),
+    ]);
+    return !finished;
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGINT"): Promise<Deno.CommandStatus> {
+    this.child.kill(signal);
+    return await this.done;
+  }
+
+  /** Kills the process if a failed assertion left it running. */
+  async ensureStopped(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await this.done;
+  }
+}

@@ -11,7 +11,7 @@ import { toKafkaRecords } from "../../src/kafka/consumer.ts";
 import { openProducer } from "../../src/kafka/producer.ts";
 import { type ReadMessage, readTopic } from "../../src/kafka/reader.ts";
 import type { OutputRecord } from "../../src/pipeline/records.ts";
-import { runCli, spawnCli, testConnection, topicEnv, uniqueTopics } from "../support.ts";
+import { runCli, RunningCli, testConnection, topicEnv, uniqueTopics } from "../support.ts";
 import { malformedCases, type TestEvent, validEvents } from "../pipeline/fixtures.ts";
 
 type Topics = ReturnType<typeof uniqueTopics>;
@@ -51,45 +51,6 @@ async function waitCommitted(topics: Topics, total: number, timeoutMs = 60000): 
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   throw new Error(`group ${topics.group} committed ${last} of ${total} within ${timeoutMs} ms`);
-}
-
-/** A running CLI whose output is collected as it comes. */
-class Running {
-  readonly child: Deno.ChildProcess;
-  stdout = "";
-  stderr = "";
-  readonly done: Promise<Deno.CommandStatus>;
-
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawnCli(args, env);
-    const collect = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) this[into] += text;
-    };
-    const reading = Promise.all([collect(this.child.stdout, "stdout"), collect(this.child.stderr, "stderr")]);
-    this.done = reading.then(() => this.child.status);
-  }
-
-  async waitFor(pattern: RegExp, timeoutMs = 30000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.stderr)) {
-      if (Date.now() > deadline) throw new Error(`no ${pattern} on stderr within ${timeoutMs} ms:\n${this.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
-  /** True while the process has not exited. */
-  async running(): Promise<boolean> {
-    const finished = await Promise.race([
-      this.done.then(() => true),
-      new Promise((r) => setTimeout(() => r(false), 50)),
-    ]);
-    return !finished;
-  }
-
-  async stop(signal: Deno.Signal = "SIGINT"): Promise<Deno.CommandStatus> {
-    this.child.kill(signal);
-    return await this.done;
-  }
 }
 
 /** Output records keyed by the input message they came from (`partition:offset`). */
@@ -160,7 +121,7 @@ Deno.test({
       const env = topicEnv(topics);
       const events = validEvents(3000);
       const bad = malformedCases(events[0]);
-      const consumer = new Running(["consume", "--json", "--batch-size", "500"], env);
+      const consumer = new RunningCli(["consume", "--json", "--batch-size", "500"], env);
       try {
         await consumer.waitFor(/joined group/);
         // Valid events before and after the malformed ones: the partition must go on after each poison message.
@@ -215,7 +176,7 @@ Deno.test({
       const events = validEvents(40000, 11);
       await produce(topics.input, eventRecords(events.slice(0, 10000)));
       const args = ["consume", "--json", "--batch-size", "200", "--session-timeout-ms", "6000"];
-      const first = new Running(args, env);
+      const first = new RunningCli(args, env);
       // Input keeps arriving while the first consumer runs, so the kill lands with work in flight.
       let sent = 10000;
       const feeding = (async () => {
@@ -237,7 +198,7 @@ Deno.test({
       }
       await feeding;
       assert.ok(committedAtKill < events.length, `the kill came after the end (${committedAtKill} committed)`);
-      const second = new Running(args, env);
+      const second = new RunningCli(args, env);
       try {
         await waitCommitted(topics, events.length, 120000);
         assert.equal((await second.stop("SIGINT")).code, 0, second.stderr);
@@ -257,8 +218,8 @@ Deno.test({
       const topics = uniqueTopics("consume-group");
       await createTopics(topics, 4);
       const env = topicEnv(topics);
-      const a = new Running(["consume", "--json"], env);
-      const b = new Running(["consume", "--json"], env);
+      const a = new RunningCli(["consume", "--json"], env);
+      const b = new RunningCli(["consume", "--json"], env);
       try {
         // Produce only once both are members, so no partition changes hands while there is work.
         const deadline = Date.now() + 60000;
@@ -273,7 +234,7 @@ Deno.test({
         await waitCommitted(topics, events.length);
         assert.equal((await a.stop("SIGTERM")).code, 0, a.stderr);
         assert.equal((await b.stop("SIGTERM")).code, 0, b.stderr);
-        const partitionsOf = (run: Running) =>
+        const partitionsOf = (run: RunningCli) =>
           (JSON.parse(run.stdout).partitions as { partition: number }[]).map((item) => item.partition);
         const fromA = partitionsOf(a);
         const fromB = partitionsOf(b);

@@ -12,7 +12,7 @@ import { readTopic } from "../../src/kafka/reader.ts";
 import { readCsvRows } from "../../src/pipeline/csv_source.ts";
 import { checkRow, type EventMessage, EventStamper } from "../../src/pipeline/events.ts";
 import { VERSION } from "../../src/version.ts";
-import { DATA_FILE, spawnCli, TEST_BROKERS, testConnection, topicEnv, uniqueTopics } from "../support.ts";
+import { DATA_FILE, RunningCli, TEST_BROKERS, testConnection, topicEnv, uniqueTopics } from "../support.ts";
 import { type Family, histogramOf, parseExposition, valueOf } from "./exposition.ts";
 
 type Topics = ReturnType<typeof uniqueTopics>;
@@ -78,33 +78,6 @@ async function waitUntil<T>(
   throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${last})` : ""}\n${explain()}`);
 }
 
-/** A running CLI whose output is collected as it comes. */
-class Running {
-  readonly child: Deno.ChildProcess;
-  stdout = "";
-  stderr = "";
-  readonly done: Promise<Deno.CommandStatus>;
-
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawnCli(args, env);
-    const collect = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) this[into] += text;
-    };
-    const reading = Promise.all([collect(this.child.stdout, "stdout"), collect(this.child.stderr, "stderr")]);
-    this.done = reading.then(() => this.child.status);
-  }
-
-  /** Kills the process if a failed assertion left it running. */
-  async ensureStopped(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await this.done;
-  }
-}
-
 async function scrape(base: string): Promise<Map<string, Family>> {
   const response = await fetch(`${base}/metrics`);
   assert.equal(response.status, 200);
@@ -122,7 +95,7 @@ Deno.test("consume service endpoint", async (t) => {
     await createTopics(topics);
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
-    const consumer = new Running([
+    const consumer = new RunningCli([
       "consume",
       "--mode",
       "streaming",
@@ -202,7 +175,7 @@ Deno.test("consume service endpoint", async (t) => {
     const brokerPort = freePort();
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
-    const consumer = new Running(
+    const consumer = new RunningCli(
       ["consume", "--mode", "streaming", "--metrics-addr", `127.0.0.1:${port}`, "--lag-interval-ms", "200"],
       { ...topicEnv(topics), CHURNCTL_BROKERS: `127.0.0.1:${brokerPort}`, CHURNCTL_CONNECT_TIMEOUT_MS: "1000" },
     );
@@ -245,7 +218,7 @@ Deno.test("consume service endpoint", async (t) => {
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
     const args = ["consume", "--mode", "streaming", "--metrics-addr", `127.0.0.1:${port}`, "--batch-size", "200"];
-    const first = new Running([...args, "--shutdown-timeout", "10", "--concurrency", "1"], topicEnv(topics));
+    const first = new RunningCli([...args, "--shutdown-timeout", "10", "--concurrency", "1"], topicEnv(topics));
     let stoppedAfterMs = 0;
     try {
       await waitUntil("the first batches committed", async () => {
@@ -265,7 +238,7 @@ Deno.test("consume service endpoint", async (t) => {
     const committed = await withAdmin(testConnection, (admin) => groupLag(admin, topics.group, topics.input));
     assert.ok(committed.totalLag > 0, "the first run should stop before the end, or the test proves nothing");
     // A second member of the group takes over from the committed offsets.
-    const second = new Running(["consume", "--mode", "batch", "--timeout-ms", "3000"], topicEnv(topics));
+    const second = new RunningCli(["consume", "--mode", "batch", "--timeout-ms", "3000"], topicEnv(topics));
     try {
       assert.equal((await second.done).code, 0, second.stderr);
     } finally {
@@ -287,7 +260,7 @@ Deno.test("consume service endpoint", async (t) => {
     const events = await csvEvents(50);
     await send(topics.input, events);
     const port = freePort();
-    const consumer = new Running(
+    const consumer = new RunningCli(
       ["consume", "--mode", "streaming", "--metrics-addr", `127.0.0.1:${port}`, "--shutdown-timeout", "2"],
       topicEnv(topics),
     );
