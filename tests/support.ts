@@ -6,7 +6,7 @@
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { ConnectionSettings } from "../src/kafka/client.ts";
-import { CHILD_PERMISSIONS } from "../src/schedule/child.ts";
+import { CHILD_PERMISSIONS, spawnChurnctl } from "../src/schedule/child.ts";
 
 /** The repository root. */
 export const ROOT = fromFileUrl(new URL("../", import.meta.url));
@@ -76,14 +76,7 @@ export async function runCli(
 
 /** Starts `churnctl <args>` in the background (for kill and signal tests). */
 export function spawnCli(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...CLI_PERMISSIONS, `${ROOT}main.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return spawnChurnctl(args, { env: { NO_COLOR: "1", ...env }, stderr: "piped", cwd: ROOT });
 }
 
 /** A running `churnctl` whose stdout and stderr are collected as they come (for kill and signal tests). */

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { CHILD_PERMISSIONS } from "../../src/schedule/child.ts";
+import { CHILD_PERMISSIONS, spawnChurnctl } from "../../src/schedule/child.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -26,14 +26,7 @@ export interface Child {
 
 /** Starts `churnctl <args>`; stderr to `logFile`, stdout kept for the caller. */
 export async function startCli(args: string[], env: Record<string, string>, logFile: string): Promise<Child> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...CLI_PERMISSIONS, join(ROOT, "main.ts"), ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnChurnctl(args, { env: { NO_COLOR: "1", ...env }, stderr: "piped", cwd: ROOT });
   const file = await Deno.open(logFile, { write: true, create: true, append: true });
   const logged = child.stderr.pipeTo(file.writable).catch(() => {});
   const stdout = new Response(child.stdout).text().catch(() => "");

@@ -95,15 +95,22 @@ export type ChurnctlRunner = (args: string[], options?: ChildOptions) => Promise
 /** Spawns `churnctl <args>`: stdout piped (the result), stderr inherited (its log lines join ours). */
 export function spawnChurnctl(
   args: string[],
-  options: { env?: Record<string, string>; invocation?: Invocation; stdout?: "piped" | "null" | "inherit" } = {},
+  options: {
+    env?: Record<string, string>;
+    invocation?: Invocation;
+    stdout?: "piped" | "null" | "inherit";
+    stderr?: "piped" | "null" | "inherit";
+    cwd?: string;
+  } = {},
 ): Deno.ChildProcess {
   const invocation = options.invocation ?? selfInvocation();
   return new Deno.Command(invocation.command, {
     args: [...invocation.prefix, ...args],
     env: options.env,
+    cwd: options.cwd,
     stdin: "null",
     stdout: options.stdout ?? "piped",
-    stderr: "inherit",
+    stderr: options.stderr ?? "inherit",
   }).spawn();
 }
 
